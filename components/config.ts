@@ -1,0 +1,415 @@
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+
+// The one place that reads and validates stack config. Components receive the plain, typed, defaulted objects
+// returned by `loadPlatformConfig` and never read `pulumi.Config` themselves, so a bad value fails here, before
+// any resource is declared, with a message that names the key, the value given and what is allowed.
+
+/** Where Spark runs. */
+export const ENGINES = ["emr", "ec2"] as const;
+export type Engine = (typeof ENGINES)[number];
+
+const cidrPattern = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+
+/** True for an IPv4 CIDR block such as `10.0.0.0/16` (each octet 0-255, prefix 0-32). */
+export function isIpv4Cidr(value: string): boolean {
+    const m = cidrPattern.exec(value);
+    if (!m) {
+        return false;
+    }
+    const octets = m.slice(1, 5).map(Number);
+    return octets.every((o) => o >= 0 && o <= 255) && Number(m[5]) <= 32;
+}
+
+const cidr = z.string().refine(isIpv4Cidr, { message: "must be an IPv4 CIDR block such as 10.0.0.0/16" });
+
+/** A CIDR that admits a UI port. The whole internet is refused: UIs are private unless someone names who may reach them. */
+const allowedCidr = cidr.refine((c) => !c.endsWith("/0"), {
+    message: "must not open the UIs to the whole internet (a /0 block); list your office or VPN ranges, or leave the list empty and use the SSM tunnels",
+});
+
+/** Kafka topic names as Kafka itself allows them. */
+const topicName = z
+    .string()
+    .regex(/^[a-zA-Z0-9._-]{1,249}$/, { message: "must be 1-249 characters of letters, digits, '.', '_' or '-'" });
+
+/** Spark's own interval syntax for processing-time triggers, e.g. "30 seconds", "1 minute". */
+const triggerInterval = z
+    .string()
+    .regex(/^\d+ (second|seconds|minute|minutes|hour|hours)$/, {
+        message: 'must be "<number> seconds|minutes|hours", e.g. "30 seconds"',
+    });
+
+/** Names that end up in S3 prefixes, DNS labels and resource names. */
+const dnsLabel = z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,30}[a-z0-9]$/, { message: "must be 2-32 lowercase letters, digits or '-', starting with a letter" });
+
+const instanceType = z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, { message: "must be an EC2 instance type such as m6i.large" });
+
+const networkSchema = z
+    .strictObject({
+        /** CIDR of the VPC the program creates. */
+        cidr: cidr.default("10.0.0.0/16"),
+        /** How many availability zones the created VPC spans (one public and one private subnet each). */
+        azCount: z.number().int().min(2).max(6).default(3),
+        /** NAT for the private subnets: one shared gateway (cheap), one per AZ (survives an AZ outage), or none. */
+        natGateways: z.enum(["single", "perAz", "none"]).default("single"),
+        /** Interface endpoints for SSM (ssm, ssmmessages, ec2messages) so private hosts are reachable without SSH or a bastion. */
+        ssmEndpoints: z.boolean().default(true),
+        /** Use an existing VPC instead of creating one: its id ... */
+        vpcId: z.string().regex(/^vpc-[0-9a-f]+$/, { message: "must be a VPC id such as vpc-0abc123" }).optional(),
+        /** ... its private subnets (hosts, brokers) ... */
+        privateSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, { message: "must be a subnet id such as subnet-0abc123" })).optional(),
+        /** ... and the CIDR of the existing VPC, for the security group rules between the parts. */
+        vpcCidr: cidr.optional(),
+    })
+    .superRefine((n, ctx) => {
+        const existing = [n.vpcId, n.privateSubnetIds, n.vpcCidr].filter((v) => v !== undefined).length;
+        if (existing > 0 && existing < 3) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["vpcId"],
+                message: "an existing VPC needs all of vpcId, privateSubnetIds and vpcCidr",
+            });
+        }
+        if (n.privateSubnetIds !== undefined && n.privateSubnetIds.length < 2) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["privateSubnetIds"],
+                message: "must list at least 2 private subnets in different AZs",
+            });
+        }
+    });
+
+const accessSchema = z.strictObject({
+    /** CIDRs allowed to reach the Spark/YARN/history UIs directly. Empty: UIs only through SSM port forwarding. */
+    allowedCidrs: z.array(allowedCidr).default([]),
+});
+
+const dataLakeSchema = z
+    .strictObject({
+        /** Let `pulumi destroy` delete a non-empty bucket. Only for disposable (dev) stacks. */
+        forceDestroy: z.boolean().default(false),
+        /** Protect the bucket and its key from deletion and retain them on destroy. On unless the stack is disposable. */
+        protect: z.boolean().optional(),
+        /** Days after which overwritten or deleted object versions expire. */
+        noncurrentVersionExpirationDays: z.number().int().min(1).default(30),
+        /** Days after which incomplete multipart uploads are aborted. */
+        abortIncompleteMultipartUploadDays: z.number().int().min(1).default(7),
+        /** Move `data/` to a colder storage class after this many days; unset keeps it in STANDARD. */
+        dataTransitionDays: z.number().int().min(30).optional(),
+        /** The colder storage class for `data/`. */
+        dataTransitionStorageClass: z.enum(["STANDARD_IA", "INTELLIGENT_TIERING", "GLACIER_IR"]).default("INTELLIGENT_TIERING"),
+        /** Days the dead letters are kept. Unset: kept until someone deals with them. */
+        deadLetterExpirationDays: z.number().int().min(1).optional(),
+        /** Days the EMR and Spark logs under `logs/` are kept. */
+        logExpirationDays: z.number().int().min(1).default(90),
+    })
+    .transform((d) => ({ ...d, protect: d.protect ?? !d.forceDestroy }))
+    .superRefine((d, ctx) => {
+        if (d.forceDestroy && d.protect) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["protect"],
+                message: "cannot be true together with dataLake.forceDestroy: a protected bucket is never deleted; pick one",
+            });
+        }
+    });
+
+const topicSchema = z.strictObject({
+    name: topicName,
+    /** Partitions: the ceiling of the consumer's read parallelism. */
+    partitions: z.number().int().min(1).max(1000).default(6),
+    /** Retention in hours; unset uses the cluster's `kafka.retentionHours`. */
+    retentionHours: z.number().int().min(1).optional(),
+    /** Replication factor; unset uses the cluster's `kafka.defaultReplicationFactor`. */
+    replicationFactor: z.number().int().min(1).max(3).optional(),
+});
+
+const kafkaSchema = z
+    .strictObject({
+        /** `msk` (provisioned), `msk-serverless`, or `external` (bootstrap servers given here; nothing created). */
+        mode: z.enum(["msk", "msk-serverless", "external"]).default("msk"),
+        /** MSK Kafka version. */
+        kafkaVersion: z.string().regex(/^\d+\.\d+\.(\d+|x)(\.tiered)?$/, { message: 'must be an MSK Kafka version such as "3.8.x"' }).default("3.8.x"),
+        /** Broker count; a multiple of the private subnets. Default: one per private subnet. */
+        brokerCount: z.number().int().min(2).max(30).optional(),
+        /** Broker instance type. */
+        instanceType: z.string().regex(/^kafka\.[a-z0-9]+\.[a-z0-9]+$/, { message: 'must be an MSK broker type such as "kafka.m7g.large"' }).default("kafka.m7g.large"),
+        /** EBS volume per broker, GiB. */
+        ebsVolumeGb: z.number().int().min(1).max(16384).default(100),
+        /** Ceiling for storage autoscaling, GiB. */
+        maxEbsVolumeGb: z.number().int().min(1).max(16384).default(1000),
+        /** `default.replication.factor` of the cluster. */
+        defaultReplicationFactor: z.number().int().min(1).max(3).default(3),
+        /** `min.insync.replicas`: acks=all writes survive the loss of (replication factor - this) brokers. */
+        minInsyncReplicas: z.number().int().min(1).max(3).default(2),
+        /** Default topic retention, hours. */
+        retentionHours: z.number().int().min(1).default(168),
+        /** Days broker logs are kept in CloudWatch. */
+        brokerLogRetentionDays: z.number().int().min(1).default(14),
+        /** external mode: the bootstrap servers, `host:port[,host:port...]`. */
+        bootstrapServers: z
+            .string()
+            .regex(/^[A-Za-z0-9.-]+:\d{1,5}(,[A-Za-z0-9.-]+:\d{1,5})*$/, { message: "must be host:port[,host:port...]" })
+            .optional(),
+        /** external mode: how clients authenticate, `iam` (MSK IAM over TLS) or `none` (plaintext). */
+        auth: z.enum(["iam", "none"]).default("iam"),
+        /** Topics the platform creates before the consumer starts. */
+        topics: z.array(topicSchema).min(1).default([{ name: "events", partitions: 6 }]),
+    })
+    .superRefine((k, ctx) => {
+        if (k.mode === "external" && k.bootstrapServers === undefined) {
+            ctx.addIssue({ code: "custom", path: ["bootstrapServers"], message: "is required when kafka.mode is external" });
+        }
+        if (k.mode !== "external" && k.bootstrapServers !== undefined) {
+            ctx.addIssue({ code: "custom", path: ["bootstrapServers"], message: `is only for kafka.mode external; mode ${k.mode} creates its own brokers` });
+        }
+        if (k.mode !== "external" && k.auth !== "iam") {
+            ctx.addIssue({ code: "custom", path: ["auth"], message: "must be iam for MSK: unauthenticated access stays off" });
+        }
+        if (k.minInsyncReplicas > k.defaultReplicationFactor) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["minInsyncReplicas"],
+                message: `must not exceed kafka.defaultReplicationFactor (${k.defaultReplicationFactor}), or no write could ever be acknowledged`,
+            });
+        }
+        if (k.maxEbsVolumeGb < k.ebsVolumeGb) {
+            ctx.addIssue({ code: "custom", path: ["maxEbsVolumeGb"], message: `must be at least kafka.ebsVolumeGb (${k.ebsVolumeGb})` });
+        }
+        const names = k.topics.map((t) => t.name);
+        const dup = names.find((n, i) => names.indexOf(n) !== i);
+        if (dup !== undefined) {
+            ctx.addIssue({ code: "custom", path: ["topics"], message: `names topic "${dup}" twice` });
+        }
+    });
+
+const consumerSchema = z.strictObject({
+    /** The consumer's name: its checkpoint is `checkpoints/<name>/`. Never change it on a running stack: a new checkpoint re-reads the topic. */
+    name: dnsLabel.default("events-consumer"),
+    /** Topic the consumer reads; must be one of `kafka.topics`. Default: the first of them. */
+    topic: topicName.optional(),
+    /** Processing-time trigger. */
+    triggerInterval: triggerInterval.default("30 seconds"),
+    /** Upper bound of records per micro-batch, so a backlog is worked off in bounded batches. */
+    maxOffsetsPerTrigger: z.number().int().min(1).default(500000),
+    /** Where a brand-new checkpoint starts reading. */
+    startingOffsets: z.enum(["earliest", "latest"]).default("earliest"),
+    /** Extra Spark settings for the consumer (`--conf key=value`). */
+    sparkConf: z.record(z.string().regex(/^spark\.[A-Za-z0-9._-]+$/, { message: "must be a Spark setting starting with spark." }), z.string()).default({}),
+});
+
+/** Spark 3.5 ships with EMR 7.x; the job is pinned to that line. */
+const emrSchema = z.strictObject({
+    /** EMR release; a 7.x release (Spark 3.5). */
+    releaseLabel: z.string().regex(/^emr-7\.\d+\.\d+$/, { message: 'must be an EMR 7.x release such as "emr-7.12.0" (Spark 3.5)' }).default("emr-7.12.0"),
+    masterInstanceType: instanceType.default("m7g.xlarge"),
+    coreInstanceType: instanceType.default("m7g.xlarge"),
+    coreInstanceCount: z.number().int().min(1).max(50).default(2),
+    /** Task group on spot; 0 = no task group. */
+    taskInstanceCount: z.number().int().min(0).max(100).default(0),
+    taskInstanceType: instanceType.default("m7g.xlarge"),
+    /** EBS gp3 volume per instance, GiB. */
+    ebsVolumeGb: z.number().int().min(32).max(2048).default(64),
+    /** Managed scaling bounds, in instances. */
+    minCapacity: z.number().int().min(1).default(2),
+    maxCapacity: z.number().int().min(1).default(6),
+    /** Steps that may run at once; above 1 so the never-ending consumer step does not block others. */
+    stepConcurrency: z.number().int().min(2).max(256).default(5),
+    /** Termination protection; default on where the data lake is protected. */
+    terminationProtection: z.boolean().optional(),
+    /** YARN attempts for the consumer driver before the step fails, within `driverAttemptsValidity`. */
+    driverMaxAttempts: z.number().int().min(1).max(20).default(4),
+    /** Window in which driver failures count towards `driverMaxAttempts`, e.g. "1h". */
+    driverAttemptsValidity: z.string().regex(/^\d+[smh]$/, { message: 'must be a duration such as "1h" or "30m"' }).default("1h"),
+});
+
+/** The image is built for linux/amd64, so the hosts that run it must be x86 (no Graviton `g` families). */
+const amd64InstanceType = instanceType.refine((t) => !/^[a-z]+\d+[a-z]*g[a-z]*\./.test(t), {
+    message: "must be an x86_64 type: the consumer image is built for linux/amd64 (Graviton 'g' types cannot run it)",
+});
+
+const ec2Schema = z
+    .strictObject({
+        masterInstanceType: amd64InstanceType.default("m6i.large"),
+        workerInstanceType: amd64InstanceType.default("m6i.xlarge"),
+        workerMin: z.number().int().min(0).max(100).default(1),
+        workerDesired: z.number().int().min(0).max(100).default(2),
+        workerMax: z.number().int().min(1).max(100).default(4),
+        /** Average CPU the worker group's target tracking aims for, percent. */
+        cpuTargetPercent: z.number().min(10).max(90).default(60),
+        rootVolumeGb: z.number().int().min(20).max(1024).default(50),
+        /** Private hosted zone in which the master gets a stable name. */
+        privateDomain: z
+            .string()
+            .regex(/^[a-z0-9-]+(\.[a-z0-9-]+)*$/, { message: 'must be a DNS domain such as "spark.internal"' })
+            .default("spark.internal"),
+    })
+    .superRefine((e, ctx) => {
+        if (!(e.workerMin <= e.workerDesired && e.workerDesired <= e.workerMax)) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["workerDesired"],
+                message: `must satisfy workerMin <= workerDesired <= workerMax; got ${e.workerMin} <= ${e.workerDesired} <= ${e.workerMax}`,
+            });
+        }
+    });
+
+export type NetworkConfig = z.infer<typeof networkSchema>;
+export type AccessConfig = z.infer<typeof accessSchema>;
+export type DataLakeConfig = z.infer<typeof dataLakeSchema>;
+export type KafkaConfig = Omit<z.infer<typeof kafkaSchema>, "brokerCount"> & { brokerCount: number };
+export type TopicConfig = z.infer<typeof topicSchema>;
+export type ConsumerConfig = Omit<z.infer<typeof consumerSchema>, "topic"> & { topic: string };
+export type EmrConfig = Omit<z.infer<typeof emrSchema>, "terminationProtection"> & { terminationProtection: boolean };
+export type Ec2Config = z.infer<typeof ec2Schema>;
+
+/** Everything the program needs, validated and with every default filled in. */
+export interface PlatformConfig {
+    readonly project: string;
+    readonly stack: string;
+    readonly engine: Engine;
+    readonly network: NetworkConfig;
+    readonly access: AccessConfig;
+    readonly dataLake: DataLakeConfig;
+    readonly kafka: KafkaConfig;
+    readonly consumer: ConsumerConfig;
+    readonly emr: EmrConfig;
+    readonly ec2: Ec2Config;
+}
+
+/** The raw values as the stack gives them: scalars as strings, objects as parsed JSON. */
+export interface RawConfig {
+    readonly engine?: string;
+    readonly network?: unknown;
+    readonly access?: unknown;
+    readonly dataLake?: unknown;
+    readonly kafka?: unknown;
+    readonly consumer?: unknown;
+    readonly emr?: unknown;
+    readonly ec2?: unknown;
+}
+
+function describe(value: unknown): string {
+    return value === undefined ? "nothing" : JSON.stringify(value);
+}
+
+function parseKey<S extends z.ZodType>(key: string, schema: S, value: unknown): z.output<S> {
+    const result = schema.safeParse(value ?? {}, { reportInput: true });
+    if (result.success) {
+        return result.data;
+    }
+    const lines = result.error.issues.map((issue) => {
+        const path = [key, ...issue.path.map(String)].join(".");
+        if (issue.code === "unrecognized_keys") {
+            return `${path}: unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}; allowed: ${Object.keys(
+                (schema as unknown as { shape?: object }).shape ?? {},
+            ).join(", ") || "see README.md"}`;
+        }
+        const given = "input" in issue ? `; got ${describe(issue.input)}` : "";
+        // A bad record key reports "Invalid key in record"; the nested issue says what a key must look like.
+        const message = issue.code === "invalid_key" && issue.issues.length > 0 ? issue.issues[0].message : issue.message;
+        return `${path} ${message}${given}`;
+    });
+    throw new Error(`Invalid stack config:\n  ${lines.join("\n  ")}`);
+}
+
+/** Validates raw stack config and fills every default. Throws one error that lists every bad key. */
+export function parsePlatformConfig(raw: RawConfig, project: string, stack: string): PlatformConfig {
+    const errors: string[] = [];
+    const attempt = <T>(fn: () => T): T | undefined => {
+        try {
+            return fn();
+        } catch (e) {
+            errors.push((e as Error).message.replace(/^Invalid stack config:\n {2}/, ""));
+            return undefined;
+        }
+    };
+    const engine = attempt(() => {
+        const e = raw.engine ?? "ec2";
+        if (!(ENGINES as readonly string[]).includes(e)) {
+            throw new Error(`engine must be one of ${ENGINES.join(", ")}; got ${describe(e)}`);
+        }
+        return e as Engine;
+    });
+    const network = attempt(() => parseKey("network", networkSchema, raw.network));
+    const access = attempt(() => parseKey("access", accessSchema, raw.access));
+    const dataLake = attempt(() => parseKey("dataLake", dataLakeSchema, raw.dataLake));
+    const kafka = attempt(() => parseKey("kafka", kafkaSchema, raw.kafka));
+    const consumerRaw = attempt(() => parseKey("consumer", consumerSchema, raw.consumer));
+    const emrRaw = attempt(() => parseKey("emr", emrSchema, raw.emr));
+    const ec2 = attempt(() => parseKey("ec2", ec2Schema, raw.ec2));
+
+    let consumer: ConsumerConfig | undefined;
+    if (consumerRaw && kafka) {
+        const topic = consumerRaw.topic ?? kafka.topics[0].name;
+        if (!kafka.topics.some((t) => t.name === topic)) {
+            errors.push(`consumer.topic must be one of kafka.topics (${kafka.topics.map((t) => t.name).join(", ")}); got "${topic}"`);
+        }
+        consumer = { ...consumerRaw, topic };
+    }
+    let emr: EmrConfig | undefined;
+    if (emrRaw && dataLake) {
+        if (emrRaw.minCapacity > emrRaw.maxCapacity) {
+            errors.push(`emr.minCapacity must not exceed emr.maxCapacity (${emrRaw.maxCapacity}); got ${emrRaw.minCapacity}`);
+        }
+        emr = { ...emrRaw, terminationProtection: emrRaw.terminationProtection ?? dataLake.protect };
+    }
+    if (kafka && network) {
+        const subnets = privateSubnetCount(network);
+        const brokers = kafka.brokerCount ?? subnets;
+        if (kafka.mode === "msk" && brokers % subnets !== 0) {
+            errors.push(`kafka.brokerCount must be a multiple of the ${subnets} private subnets; got ${brokers}`);
+        }
+        if (kafka.mode === "msk" && kafka.defaultReplicationFactor > brokers) {
+            errors.push(`kafka.defaultReplicationFactor must not exceed the ${brokers} brokers; got ${kafka.defaultReplicationFactor}`);
+        }
+        for (const t of kafka.topics) {
+            const rf = t.replicationFactor ?? kafka.defaultReplicationFactor;
+            if (kafka.mode === "msk" && rf > brokers) {
+                errors.push(`kafka.topics["${t.name}"].replicationFactor must not exceed the ${brokers} brokers; got ${rf}`);
+            }
+        }
+    }
+    if (errors.length > 0) {
+        throw new Error(`Invalid stack config:\n  ${errors.join("\n  ")}`);
+    }
+    return {
+        project,
+        stack,
+        engine: engine!,
+        network: network!,
+        access: access!,
+        dataLake: dataLake!,
+        kafka: { ...kafka!, brokerCount: kafka!.brokerCount ?? privateSubnetCount(network!) },
+        consumer: consumer!,
+        emr: emr!,
+        ec2: ec2!,
+    };
+}
+
+/** Private subnets the platform spreads over: the created AZs, or the existing subnets given. Known at preview. */
+export function privateSubnetCount(network: NetworkConfig): number {
+    return network.privateSubnetIds?.length ?? network.azCount;
+}
+
+/** Reads this stack's config the way the CLI hands it to the program, then validates it. */
+export function loadPlatformConfig(): PlatformConfig {
+    const config = new pulumi.Config();
+    return parsePlatformConfig(
+        {
+            engine: config.get("engine"),
+            network: config.getObject("network"),
+            access: config.getObject("access"),
+            dataLake: config.getObject("dataLake"),
+            kafka: config.getObject("kafka"),
+            consumer: config.getObject("consumer"),
+            emr: config.getObject("emr"),
+            ec2: config.getObject("ec2"),
+        },
+        pulumi.getProject(),
+        pulumi.getStack(),
+    );
+}

@@ -1,0 +1,37 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ConsumerConfig } from "./config";
+
+// The consumer's command line, built in one place so every engine starts the same job the same way.
+// Flags are the job's own (jobs/streaming-consumer, `python -m streaming_consumer --help`).
+
+/** What an engine knows about where the consumer reads and writes. */
+export interface ConsumerWiring {
+    readonly bootstrapServers: pulumi.Input<string>;
+    readonly kafkaAuth: "iam" | "none";
+    readonly output: pulumi.Input<string>;
+    readonly deadLetter: pulumi.Input<string>;
+    readonly checkpoint: pulumi.Input<string>;
+    /** Engine-specific Spark settings (e.g. the S3 filesystem on plain EC2); the user's `consumer.sparkConf` wins. */
+    readonly engineSparkConf?: Record<string, string>;
+}
+
+/** The job's flags, in a fixed order (sorted `--conf`s) so an unchanged config renders unchanged. */
+export function consumerJobArgs(consumer: ConsumerConfig, wiring: ConsumerWiring): pulumi.Output<string[]> {
+    const conf = { ...(wiring.engineSparkConf ?? {}), ...consumer.sparkConf };
+    return pulumi
+        .all([wiring.bootstrapServers, wiring.output, wiring.deadLetter, wiring.checkpoint])
+        .apply(([bootstrap, output, deadLetter, checkpoint]) => [
+            "--bootstrap-servers", bootstrap,
+            "--topic", consumer.topic,
+            "--output", output,
+            "--dead-letter", deadLetter,
+            "--checkpoint", checkpoint,
+            "--trigger-interval", consumer.triggerInterval,
+            "--max-offsets-per-trigger", String(consumer.maxOffsetsPerTrigger),
+            "--starting-offsets", consumer.startingOffsets,
+            "--kafka-auth", wiring.kafkaAuth,
+            ...Object.keys(conf)
+                .sort()
+                .flatMap((k) => ["--conf", `${k}=${conf[k]}`]),
+        ]);
+}

@@ -1,0 +1,11 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: "node",
+  roots: ["<rootDir>/test", "<rootDir>/policy"],
+  testMatch: ["**/*.test.ts"],
+  // Type checking is `tsc --noEmit`'s job (it runs first in `npm test`); transpile-only keeps jest fast on 2 cores.
+  transform: { "^.+\\.ts$": ["ts-jest", { isolatedModules: true, diagnostics: false }] },
+  testTimeout: 60000,
+  // Each test file gets its own module registry, so every program test loads index.ts fresh under its own config.
+  maxWorkers: 2,
+};

@@ -1,0 +1,190 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as path from "path";
+import { parse as parseYaml } from "yaml";
+
+// Shared by every jest file: Pulumi mocks that record what the program registers (by real type token, with the
+// resource options the engine would see), a `promiseOf` for outputs, and a loader that turns a shipped stack
+// file into the config the CLI would hand the program.
+
+/** One resource as the engine would have received it. */
+export interface Registered {
+    readonly type: string;
+    readonly name: string;
+    readonly urn: string;
+    readonly inputs: Record<string, any>;
+    readonly parent: string;
+    readonly provider: string;
+    readonly protect: boolean;
+    readonly retainOnDelete: boolean;
+    readonly ignoreChanges: string[];
+    readonly replaceOnChanges: string[];
+    readonly deleteBeforeReplace: boolean;
+    readonly custom: boolean;
+}
+
+export const ACCOUNT_ID = "123456789012";
+export const REGION = "eu-west-1";
+
+/** Extra computed state a test wants a type to return (e.g. a cluster's bootstrap brokers). */
+export type StateHook = (args: pulumi.runtime.MockResourceArgs) => Record<string, any> | undefined;
+
+function defaultState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
+    const [pkg, mod] = args.type.split(":");
+    const service = (mod ?? "").split("/")[0];
+    const state: Record<string, any> = {
+        ...args.inputs,
+        arn: args.inputs.arn ?? `arn:aws:${service}:${REGION}:${ACCOUNT_ID}:${args.name}`,
+    };
+    switch (args.type) {
+        case "aws:s3/bucket:Bucket":
+        case "aws:s3/bucketV2:BucketV2":
+            state.bucket = args.inputs.bucket ?? `${args.name}-${ACCOUNT_ID}`;
+            state.arn = `arn:aws:s3:::${state.bucket}`;
+            break;
+        case "aws:ec2/vpc:Vpc":
+            state.cidrBlock = args.inputs.cidrBlock;
+            break;
+        case "aws:ec2/instance:Instance":
+            state.privateDns = `ip-10-0-1-10.${REGION}.compute.internal`;
+            state.privateIp = "10.0.1.10";
+            break;
+        case "aws:kms/key:Key":
+            state.keyId = `${args.name}-key-id`;
+            break;
+        default:
+            break;
+    }
+    if (pkg === "aws" && state.tags && !state.tagsAll) {
+        state.tagsAll = state.tags;
+    }
+    return state;
+}
+
+/** Outputs of data sources (invokes) the program calls. */
+function invokeResult(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+    switch (args.token) {
+        case "aws:index/getAvailabilityZones:getAvailabilityZones":
+            return { names: [`${REGION}a`, `${REGION}b`, `${REGION}c`], zoneIds: ["euw1-az1", "euw1-az2", "euw1-az3"] };
+        case "aws:index/getCallerIdentity:getCallerIdentity":
+            return { accountId: ACCOUNT_ID, arn: `arn:aws:iam::${ACCOUNT_ID}:user/test`, userId: "test" };
+        case "aws:index/getRegion:getRegion":
+            return { name: REGION, region: REGION, id: REGION };
+        case "aws:index/getPartition:getPartition":
+            return { partition: "aws", dnsSuffix: "amazonaws.com" };
+        case "aws:ec2/getAmi:getAmi":
+            return { id: "ami-0123456789abcdef0", imageId: "ami-0123456789abcdef0", architecture: "x86_64" };
+        case "aws:ssm/getParameter:getParameter":
+            return { value: "ami-0123456789abcdef0", name: args.inputs.name, type: "String" };
+        case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+            return { userName: "AWS", password: "mock-password", proxyEndpoint: `https://${ACCOUNT_ID}.dkr.ecr.${REGION}.amazonaws.com` };
+        default:
+            return args.inputs;
+    }
+}
+
+/** What the mocks have seen so far, in registration order. */
+export const registered: Registered[] = [];
+
+/**
+ * Installs the mocks and starts recording. Call in `beforeAll` (or at the top of a file) before importing the
+ * code under test. `hook` adds computed state for types a test cares about.
+ */
+export async function setupMocks(opts: { stack?: string; project?: string; preview?: boolean; hook?: StateHook } = {}): Promise<void> {
+    registered.length = 0;
+    await pulumi.runtime.setMocks(
+        {
+            newResource(args) {
+                const extra = opts.hook?.(args) ?? {};
+                return { id: args.inputs.name ?? `${args.name}-id`, state: { ...defaultState(args), ...extra } };
+            },
+            call(args) {
+                return invokeResult(args);
+            },
+        },
+        opts.project ?? "spark-streaming",
+        opts.stack ?? "test",
+        opts.preview ?? false,
+    );
+    // The mock monitor hides resource options from `newResource`; wrap it to record what the engine would see
+    // (protect, retainOnDelete, parent, provider) so tests can assert destroy behaviour and parenting.
+    const monitor = (pulumi.runtime as any).getMonitor();
+    const original = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: any, callback: any) => {
+        const { deserializeProperties } = require("@pulumi/pulumi/runtime/rpc");
+        registered.push({
+            type: req.getType(),
+            name: req.getName(),
+            urn: `urn:pulumi:${opts.stack ?? "test"}::${opts.project ?? "spark-streaming"}::${req.getType()}::${req.getName()}`,
+            inputs: deserializeProperties(req.getObject()),
+            parent: req.getParent(),
+            provider: req.getProvider(),
+            protect: req.getProtect(),
+            retainOnDelete: req.getRetainondelete(),
+            ignoreChanges: req.getIgnorechangesList(),
+            replaceOnChanges: req.getReplaceonchangesList(),
+            deleteBeforeReplace: req.getDeletebeforereplace(),
+            custom: req.getCustom(),
+        });
+        return original(req, callback);
+    };
+}
+
+/** Every recorded resource of one type token, e.g. `aws:s3/bucket:Bucket`. */
+export function ofType(type: string): Registered[] {
+    return registered.filter((r) => r.type === type);
+}
+
+/** The one recorded resource of a type (optionally whose name ends with `suffix`); fails if there is not exactly one. */
+export function one(type: string, suffix?: string): Registered {
+    const found = ofType(type).filter((r) => suffix === undefined || r.name.endsWith(suffix));
+    if (found.length !== 1) {
+        throw new Error(`expected exactly one ${type}${suffix ? ` named *${suffix}` : ""}, found ${found.length}: ${found.map((r) => r.name).join(", ")}`);
+    }
+    return found[0];
+}
+
+/** Awaits an Output's value (undefined while unknown). */
+export function promiseOf<T>(output: pulumi.Output<T> | pulumi.Input<T>): Promise<T> {
+    return new Promise((resolve) => pulumi.output(output).apply((v) => resolve(v as T)));
+}
+
+/** Waits until every resource registration started so far has reached the mock monitor. */
+export async function settle(): Promise<void> {
+    for (let i = 0; i < 5; i++) {
+        await new Promise((r) => setImmediate(r));
+        await new Promise((r) => setTimeout(r, 10));
+    }
+}
+
+const ROOT = path.resolve(__dirname, "..", "..");
+
+/**
+ * The config the CLI hands the program for a shipped stack: Pulumi.yaml's declared defaults, overridden by
+ * `Pulumi.<stack>.yaml`, keys namespaced by project, objects as JSON strings.
+ */
+export function stackConfig(stack: string): Record<string, string> {
+    const project = parseYaml(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
+    const stackFile = path.join(ROOT, `Pulumi.${stack}.yaml`);
+    const stackYaml = parseYaml(fs.readFileSync(stackFile, "utf8")) ?? {};
+    const qualify = (key: string) => (key.includes(":") ? key : `${project.name}:${key}`);
+    const out: Record<string, string> = {};
+    for (const [key, decl] of Object.entries<any>(project.config ?? {})) {
+        const value = decl !== null && typeof decl === "object" ? (decl.default ?? decl.value) : decl;
+        if (value !== undefined) {
+            out[qualify(key)] = typeof value === "string" ? value : JSON.stringify(value);
+        }
+    }
+    for (const [key, value] of Object.entries<any>(stackYaml.config ?? {})) {
+        if (value !== null && typeof value === "object" && "secure" in value) {
+            throw new Error(`${stackFile}: ${key} is a secret; program tests run without the stack's secrets provider`);
+        }
+        out[qualify(key)] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+    return out;
+}
+
+/** Loads a shipped stack file as the program's config (call before importing index.ts). */
+export function useStackConfig(stack: string): void {
+    pulumi.runtime.setAllConfig(stackConfig(stack));
+}
