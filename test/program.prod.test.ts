@@ -1,0 +1,63 @@
+import { one, ofType, registered } from "./support/mocks";
+import { runProgram, StackOutputs } from "./support/program";
+import { expectStandardOutputs, openIngress, orphans } from "./support/programAssertions";
+
+// The whole program under mocks with Pulumi.prod.yaml (and Pulumi.yaml's defaults) as the CLI would load them.
+let outputs: StackOutputs;
+beforeAll(async () => {
+    outputs = await runProgram("prod");
+});
+
+test("exports the standard outputs, well formed", () => {
+    expectStandardOutputs(outputs, "events-consumer", "events");
+    expect(outputs.engine).toBe("emr");
+});
+
+test("no security group admits the whole internet", () => {
+    expect(openIngress().map((r) => r.name)).toEqual([]);
+});
+
+test("every resource belongs to a component", () => {
+    expect(orphans().map((r) => r.name)).toEqual([]);
+});
+
+test("every component's provider tags resources with project, stack and component", () => {
+    const providers = ofType("pulumi:providers:aws");
+    expect(providers.length).toBeGreaterThanOrEqual(2);
+    for (const p of providers) {
+        // Provider inputs reach the engine JSON-encoded.
+        const defaultTags = typeof p.inputs.defaultTags === "string" ? JSON.parse(p.inputs.defaultTags) : p.inputs.defaultTags;
+        expect(defaultTags.tags).toMatchObject({ project: "spark-streaming", stack: "prod", component: expect.any(String) });
+    }
+});
+
+test("the data lake bucket is hardened", () => {
+    const bucket = one("aws:s3/bucket:Bucket");
+    const kinds = registered.filter((r) => r.parent === bucket.parent).map((r) => r.type);
+    expect(kinds).toEqual(
+        expect.arrayContaining([
+            "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+            "aws:s3/bucketVersioning:BucketVersioning",
+            "aws:s3/bucketPolicy:BucketPolicy",
+            "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+            "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+        ]),
+    );
+    const pab = one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs;
+    expect(pab).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+    expect(one("aws:kms/key:Key").inputs.enableKeyRotation).toBe(true);
+});
+
+test("prod data survives destroy: the bucket and its key are protected and retained", () => {
+    for (const type of ["aws:s3/bucket:Bucket", "aws:kms/key:Key"]) {
+        const r = one(type);
+        expect({ name: r.name, protect: r.protect, retainOnDelete: r.retainOnDelete }).toEqual({ name: r.name, protect: true, retainOnDelete: true });
+    }
+    expect(one("aws:s3/bucket:Bucket").inputs.forceDestroy).toBeFalsy();
+});
+
+test("prod has a NAT gateway per AZ over three AZs", () => {
+    expect(ofType("aws:ec2/natGateway:NatGateway")).toHaveLength(3);
+    expect(ofType("aws:ec2/subnet:Subnet")).toHaveLength(6);
+});

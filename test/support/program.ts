@@ -1,0 +1,21 @@
+import * as pulumi from "@pulumi/pulumi";
+import { promiseOf, setupMocks, settle, StateHook, useStackConfig } from "./mocks";
+
+/** The stack outputs, resolved. */
+export type StackOutputs = Record<string, any>;
+
+/**
+ * Runs the whole program (index.ts) under mocks with a shipped stack file's config, as `pulumi preview -s
+ * <stack>` would, and resolves its exports. Each jest file has its own module registry, so a file runs one stack.
+ */
+export async function runProgram(stack: string, hook?: StateHook): Promise<StackOutputs> {
+    await setupMocks({ stack, hook });
+    useStackConfig(stack);
+    const program = await import("../../index");
+    const outputs: StackOutputs = {};
+    for (const [key, value] of Object.entries(program)) {
+        outputs[key] = pulumi.Output.isInstance(value) ? await promiseOf(value) : value;
+    }
+    await settle();
+    return outputs;
+}
