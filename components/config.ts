@@ -156,6 +156,13 @@ const kafkaSchema = z
             .optional(),
         /** external mode: how clients authenticate, `iam` (MSK IAM over TLS) or `none` (plaintext). */
         auth: z.enum(["iam", "none"]).default("iam"),
+        /** external mode with iam auth: the external MSK cluster's ARN, so the consumer's IAM policy names that cluster and its topics only. */
+        clusterArn: z
+            .string()
+            .regex(/^arn:aws[a-z-]*:kafka:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9-]+\/[A-Za-z0-9-]+$/, {
+                message: "must be an MSK cluster ARN such as arn:aws:kafka:eu-west-1:123456789012:cluster/name/uuid",
+            })
+            .optional(),
         /** Topics the platform creates before the consumer starts. */
         topics: z.array(topicSchema).min(1).default([{ name: "events", partitions: 6 }]),
     })
@@ -165,6 +172,12 @@ const kafkaSchema = z
         }
         if (k.mode !== "external" && k.bootstrapServers !== undefined) {
             ctx.addIssue({ code: "custom", path: ["bootstrapServers"], message: `is only for kafka.mode external; mode ${k.mode} creates its own brokers` });
+        }
+        if (k.mode === "external" && k.auth === "iam" && k.clusterArn === undefined) {
+            ctx.addIssue({ code: "custom", path: ["clusterArn"], message: "is required when kafka.mode is external with auth iam: the consumer's IAM policy is scoped to that cluster" });
+        }
+        if (k.mode !== "external" && k.clusterArn !== undefined) {
+            ctx.addIssue({ code: "custom", path: ["clusterArn"], message: `is only for kafka.mode external; mode ${k.mode} creates its own cluster` });
         }
         if (k.mode !== "external" && k.auth !== "iam") {
             ctx.addIssue({ code: "custom", path: ["auth"], message: "must be iam for MSK: unauthenticated access stays off" });
@@ -211,6 +224,8 @@ const emrSchema = z.strictObject({
     /** Task group on spot; 0 = no task group. */
     taskInstanceCount: z.number().int().min(0).max(100).default(0),
     taskInstanceType: instanceType.default("m7g.xlarge"),
+    /** Spot bid for each task instance, USD per hour (e.g. "0.20"); required when taskInstanceCount > 0 (EMR instance groups go on spot only with a bid). */
+    taskBidPrice: z.string().regex(/^\d+(\.\d{1,4})?$/, { message: 'must be a price in USD per hour such as "0.20"' }).optional(),
     /** EBS gp3 volume per instance, GiB. */
     ebsVolumeGb: z.number().int().min(32).max(2048).default(64),
     /** Managed scaling bounds, in instances. */

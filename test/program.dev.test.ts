@@ -59,3 +59,15 @@ test("dev shares one NAT gateway over two AZs", () => {
     expect(ofType("aws:ec2/natGateway:NatGateway")).toHaveLength(1);
     expect(ofType("aws:ec2/subnet:Subnet")).toHaveLength(4);
 });
+
+test("Kafka is MSK with IAM auth over TLS, and its bootstrap brokers are an output", () => {
+    expect(outputs.kafkaBootstrapBrokers).toMatch(/^([a-z0-9.-]+:9098)(,[a-z0-9.-]+:9098)*$/);
+    const cluster = one("aws:msk/cluster:Cluster").inputs;
+    expect(cluster.encryptionInfo.encryptionInTransit).toMatchObject({ clientBroker: "TLS", inCluster: true });
+    expect(cluster.clientAuthentication).toMatchObject({ sasl: { iam: true }, unauthenticated: false });
+    expect(outputs.kafkaClusterArn).toMatch(/^arn:aws:kafka:/);
+});
+
+test("dev runs two small brokers", () => {
+    expect(one("aws:msk/cluster:Cluster").inputs).toMatchObject({ numberOfBrokerNodes: 2 });
+});

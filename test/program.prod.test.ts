@@ -61,3 +61,19 @@ test("prod has a NAT gateway per AZ over three AZs", () => {
     expect(ofType("aws:ec2/natGateway:NatGateway")).toHaveLength(3);
     expect(ofType("aws:ec2/subnet:Subnet")).toHaveLength(6);
 });
+
+test("Kafka is MSK with IAM auth over TLS, and its bootstrap brokers are an output", () => {
+    expect(outputs.kafkaBootstrapBrokers).toMatch(/^([a-z0-9.-]+:9098)(,[a-z0-9.-]+:9098)*$/);
+    const cluster = one("aws:msk/cluster:Cluster").inputs;
+    expect(cluster.encryptionInfo.encryptionInTransit).toMatchObject({ clientBroker: "TLS", inCluster: true });
+    expect(cluster.clientAuthentication).toMatchObject({ sasl: { iam: true }, unauthenticated: false });
+    expect(outputs.kafkaClusterArn).toMatch(/^arn:aws:kafka:/);
+});
+
+test("prod runs three brokers with replication factor 3 and min.insync.replicas 2", () => {
+    expect(one("aws:msk/cluster:Cluster").inputs).toMatchObject({ numberOfBrokerNodes: 3 });
+    const props = one("aws:msk/configuration:Configuration").inputs.serverProperties;
+    expect(props).toMatch(/^default\.replication\.factor=3$/m);
+    expect(props).toMatch(/^min\.insync\.replicas=2$/m);
+    expect(props).toMatch(/^auto\.create\.topics\.enable=false$/m);
+});

@@ -49,8 +49,35 @@ function defaultState(args: pulumi.runtime.MockResourceArgs): Record<string, any
             state.privateDns = `ip-10-0-1-10.${REGION}.compute.internal`;
             state.privateIp = "10.0.1.10";
             break;
+        case "aws:emr/cluster:Cluster":
+            state.masterPublicDns = `ip-10-0-1-20.${REGION}.compute.internal`;
+            state.clusterState = "WAITING";
+            break;
         case "aws:kms/key:Key":
             state.keyId = `${args.name}-key-id`;
+            break;
+        case "aws:msk/cluster:Cluster":
+        case "aws:msk/serverlessCluster:ServerlessCluster": {
+            const clusterName = args.inputs.clusterName ?? `${args.name}-abc1234`;
+            state.clusterName = clusterName;
+            state.clusterUuid = `${args.name}-uuid-1`;
+            state.arn = `arn:aws:kafka:${REGION}:${ACCOUNT_ID}:cluster/${clusterName}/${state.clusterUuid}`;
+            state.bootstrapBrokersSaslIam = `b-1.${clusterName}.kafka.${REGION}.amazonaws.com:9098,b-2.${clusterName}.kafka.${REGION}.amazonaws.com:9098`;
+            break;
+        }
+        case "aws:msk/configuration:Configuration":
+            state.arn = `arn:aws:kafka:${REGION}:${ACCOUNT_ID}:configuration/${args.inputs.name ?? args.name}/${args.name}-uuid-1`;
+            state.latestRevision = 1;
+            break;
+        case "aws:ecr/repository:Repository":
+            state.name = args.inputs.name ?? `${args.name}-abc1234`;
+            state.registryId = ACCOUNT_ID;
+            state.repositoryUrl = `${ACCOUNT_ID}.dkr.ecr.${REGION}.amazonaws.com/${state.name}`;
+            state.arn = `arn:aws:ecr:${REGION}:${ACCOUNT_ID}:repository/${state.name}`;
+            break;
+        case "docker-build:index:Image":
+            // A registry digest that follows the tags, as a real push of a different build would.
+            state.digest = `sha256:${require("crypto").createHash("sha256").update(JSON.stringify(args.inputs.tags ?? [])).digest("hex")}`;
             break;
         default:
             break;
@@ -76,6 +103,8 @@ function invokeResult(args: pulumi.runtime.MockCallArgs): Record<string, any> {
             return { id: "ami-0123456789abcdef0", imageId: "ami-0123456789abcdef0", architecture: "x86_64" };
         case "aws:ssm/getParameter:getParameter":
             return { value: "ami-0123456789abcdef0", name: args.inputs.name, type: "String" };
+        case "aws:ec2/getInstances:getInstances":
+            return { ids: ["i-0123456789abcdef0"], privateIps: ["10.0.1.20"], publicIps: [] };
         case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
             return { userName: "AWS", password: "mock-password", proxyEndpoint: `https://${ACCOUNT_ID}.dkr.ecr.${REGION}.amazonaws.com` };
         default:
