@@ -1,0 +1,100 @@
+// Least-privilege IAM for the Spark hosts, as plain JSON (stable key order, so previews are diff-stable).
+// Each role gets the bucket prefixes its processes touch, the data lake key, ECR pull for the one repository, and
+// (from the Kafka component) the consumer's Kafka policy. SSM core is attached as a managed policy beside these.
+
+/** The AWS managed policy that lets SSM reach a host (sessions, port forwarding, Run Command, associations). */
+export const SSM_CORE_POLICY = "AmazonSSMManagedInstanceCore";
+
+export interface HostPolicyInput {
+    readonly bucketArn: string;
+    readonly kmsKeyArn: string;
+    readonly repositoryArn: string;
+    /** Prefixes the role reads and writes, each ending in `/` (e.g. `data/events/`). */
+    readonly prefixes: string[];
+}
+
+function checkPrefixes(prefixes: string[]): void {
+    if (prefixes.length === 0) {
+        throw new Error("ec2 engine: a host role needs at least one bucket prefix; an empty list would grant nothing it needs");
+    }
+    for (const p of prefixes) {
+        if (p === "" || p === "/" || !p.endsWith("/") || p.includes("*")) {
+            throw new Error(`ec2 engine: bucket prefixes in host policies must be non-empty folders ending in "/" without wildcards (e.g. "data/events/"); got "${p}"`);
+        }
+    }
+}
+
+/**
+ * The folders S3A may list for a prefix: the prefix itself and everything below it, plus each parent folder, which
+ * S3A probes (a LIST of one key) before it creates a file, to make sure no parent is a file.
+ */
+export function listablePrefixes(prefixes: string[]): string[] {
+    const out = new Set<string>();
+    for (const p of prefixes) {
+        const parts = p.split("/").filter((s) => s !== "");
+        for (let i = 1; i <= parts.length; i++) {
+            const folder = parts.slice(0, i).join("/");
+            out.add(folder);
+            out.add(`${folder}/`);
+        }
+        out.add(`${p}*`);
+    }
+    return [...out].sort();
+}
+
+/** The inline policy of a Spark host role (master or worker). */
+export function hostPolicyDocument(input: HostPolicyInput): string {
+    checkPrefixes(input.prefixes);
+    const prefixes = [...input.prefixes].sort();
+    return JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "ListOwnPrefixes",
+                Effect: "Allow",
+                Action: ["s3:ListBucket"],
+                Resource: [input.bucketArn],
+                Condition: { StringLike: { "s3:prefix": listablePrefixes(prefixes) } },
+            },
+            {
+                Sid: "MultipartUploads",
+                Effect: "Allow",
+                Action: ["s3:ListBucketMultipartUploads"],
+                Resource: [input.bucketArn],
+            },
+            {
+                Sid: "ReadWriteOwnPrefixes",
+                Effect: "Allow",
+                Action: ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject"],
+                Resource: prefixes.map((p) => `${input.bucketArn}/${p}*`),
+            },
+            {
+                Sid: "DataLakeKey",
+                Effect: "Allow",
+                Action: ["kms:Decrypt", "kms:GenerateDataKey"],
+                Resource: [input.kmsKeyArn],
+            },
+            {
+                // GetAuthorizationToken has no resource-level permissions: AWS only accepts "*" for it.
+                Sid: "EcrLogin",
+                Effect: "Allow",
+                Action: ["ecr:GetAuthorizationToken"],
+                Resource: ["*"],
+            },
+            {
+                Sid: "EcrPullConsumerImage",
+                Effect: "Allow",
+                Action: ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                Resource: [input.repositoryArn],
+            },
+        ],
+    });
+}
+
+/** An EC2 trust policy: only instances (through their profile) assume the host roles. */
+export function ec2AssumeRolePolicy(): string {
+    return JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+    });
+}

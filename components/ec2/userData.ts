@@ -1,0 +1,410 @@
+// What runs on the Spark hosts, rendered as plain bash so tests can run every script through shellcheck.
+//
+// Layout on a host (all of it static for the life of the host, except the files the deploy command writes):
+//   /etc/spark-streaming/host.env        env for every role on the host (region, master URL, history log dir)
+//   /etc/spark-streaming/image           the consumer image, `repo@sha256:...` (worker: user data; master: SSM)
+//   /etc/spark-streaming/consumer.env    the consumer's env (written by the SSM deploy command)
+//   /etc/spark-streaming/consumer.args   the consumer's job flags, one per line (written by the SSM deploy command)
+//   /usr/local/sbin/spark-role <role>    logs in to ECR, pulls the image, and execs `docker run ... <image> <role>`
+//   spark-<role>.service                 one systemd unit per role, Restart=always
+//
+// The master's user data holds nothing that changes with a new image or a consumer setting: those arrive through
+// the SSM deploy command, so a new image restarts the consumer in place instead of replacing the master.
+
+/** Ports of the Spark standalone cluster, as the image's entrypoint roles bind them. */
+export const SPARK_PORTS = {
+    master: 7077,
+    masterUi: 8080,
+    workerUi: 8081,
+    appUi: 4040,
+    historyUi: 18080,
+} as const;
+
+/** The roles of the consumer image each host runs, one systemd unit each. */
+export const MASTER_ROLES = ["master", "history", "consumer"] as const;
+export const WORKER_ROLES = ["worker"] as const;
+export type SparkRole = (typeof MASTER_ROLES)[number] | (typeof WORKER_ROLES)[number];
+
+export const CONF_DIR = "/etc/spark-streaming";
+export const RUNNER = "/usr/local/sbin/spark-role";
+/** `docker stop` grace for a role: a driver that is stopping finishes or abandons its micro-batch in this time. */
+export const STOP_GRACE_SECONDS = 60;
+
+/** Placeholders of the SSM deploy command, filled by the association's parameters. */
+export const DEPLOY_PARAMETERS = {
+    imageUri: "imageUri",
+    consumerEnv: "consumerEnv",
+    consumerArgs: "consumerArgs",
+} as const;
+
+const DIGEST_PINNED = /^[a-z0-9][a-z0-9.-]*(:[0-9]+)?\/[a-z0-9._/-]+@sha256:[a-f0-9]{64}$/;
+
+/** The pattern the deploy command accepts for the image (SSM checks it before the command runs). */
+export const IMAGE_URI_PATTERN = DIGEST_PINNED.source;
+/** Base64, the only alphabet the deploy command's env and args parameters accept: nothing to quote or inject. */
+export const BASE64_PATTERN = "^[A-Za-z0-9+/=]+$";
+
+/** Throws unless the image is named by digest: hosts must run exactly the build that was reviewed, never a moving tag. */
+export function checkImagePinned(imageUri: string): string {
+    if (!DIGEST_PINNED.test(imageUri)) {
+        throw new Error(
+            `ec2 engine: the consumer image must be referenced by digest (registry/repository@sha256:<64 hex>) so hosts run exactly the pushed build; got "${imageUri}"`,
+        );
+    }
+    return imageUri;
+}
+
+/** Throws if a value would not survive a line-based file (env file, user data heredoc) unchanged. */
+export function checkSingleLine(what: string, value: string): string {
+    if (/[\n\r\0]/.test(value)) {
+        throw new Error(`ec2 engine: ${what} must be a single line without NUL, CR or LF characters; got ${JSON.stringify(value)}`);
+    }
+    return value;
+}
+
+/** `KEY=value` lines for `docker run --env-file` (values are taken literally: no quotes, no expansion). */
+export function renderEnvFile(env: Record<string, string>): string {
+    return Object.keys(env)
+        .sort()
+        .map((k) => {
+            if (!/^[A-Z_][A-Z0-9_]*$/.test(k)) {
+                throw new Error(`ec2 engine: environment variable names must be UPPER_SNAKE_CASE; got "${k}"`);
+            }
+            return `${k}=${checkSingleLine(`the value of ${k}`, env[k])}\n`;
+        })
+        .join("");
+}
+
+/** The job flags as the runner reads them back (`mapfile -t`): one per line, so "30 seconds" stays one argument. */
+export function renderArgsFile(args: string[]): string {
+    return args.map((a) => `${checkSingleLine("a consumer flag", a)}\n`).join("");
+}
+
+export interface RunnerOptions {
+    readonly region: string;
+    /** Bucket that holds the Spark event logs, when a role on this host reads or writes them (master host). */
+    readonly eventLogBucket?: string;
+    /** Key of the event-log "directory" marker, e.g. `logs/spark-events/`. */
+    readonly eventLogPrefix?: string;
+}
+
+/** The script every unit runs: ECR login with the instance role, pull, then exec `docker run` in the foreground. */
+export function renderRunner(opts: RunnerOptions): string {
+    const region = checkSingleLine("region", opts.region);
+    const eventLogs =
+        opts.eventLogBucket !== undefined && opts.eventLogPrefix !== undefined
+            ? `
+# Spark refuses to start the history server, or a driver that logs events, when the log directory does not exist;
+# on S3 a directory is a zero-byte marker object, and a lifecycle rule may have expired it.
+case "$role" in
+  history|consumer)
+    if ! aws s3api head-object --region "$region" --bucket '${checkSingleLine("bucket", opts.eventLogBucket)}' --key '${checkSingleLine("prefix", opts.eventLogPrefix)}' >/dev/null 2>&1; then
+      aws s3api put-object --region "$region" --bucket '${opts.eventLogBucket}' --key '${opts.eventLogPrefix}' >/dev/null
+    fi
+    ;;
+  *) ;;
+esac
+`
+            : "";
+    return `#!/bin/bash
+# Runs one role of the consumer image as the foreground process of its systemd unit (spark-<role>.service).
+set -euo pipefail
+
+role="\${1:-}"
+case "$role" in
+  ${[...MASTER_ROLES, ...WORKER_ROLES].join("|")}) ;;
+  *)
+    echo "usage: spark-role ${[...MASTER_ROLES, ...WORKER_ROLES].join("|")}; got '$role'" >&2
+    exit 2
+    ;;
+esac
+conf=${CONF_DIR}
+region='${region}'
+
+image="$(cat "$conf/image")"
+case "$image" in
+  *@sha256:*) ;;
+  *)
+    echo "spark-role: $conf/image must name the image by digest (repository@sha256:...); got '$image'" >&2
+    exit 1
+    ;;
+esac
+registry="\${image%%/*}"
+
+# IMDSv2 only (tokens required): the address Spark advertises must be this host's private address.
+token="$(curl -sS --fail -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')"
+local_ip="$(curl -sS --fail -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/local-ipv4)"
+
+# ECR tokens last 12 hours, so log in on every start rather than once at boot.
+aws ecr get-login-password --region "$region" | docker login --username AWS --password-stdin "$registry"
+docker pull --quiet "$image"
+${eventLogs}
+env_files=(--env-file "$conf/host.env")
+if [ -f "$conf/$role.env" ]; then
+  env_files+=(--env-file "$conf/$role.env")
+fi
+args=()
+if [ -f "$conf/$role.args" ]; then
+  mapfile -t args < "$conf/$role.args"
+fi
+
+# Host network: Spark's driver, executors and block managers listen on ports they pick at run time.
+exec docker run --rm --name "spark-$role" --network host \\
+  "\${env_files[@]}" \\
+  --env "SPARK_LOCAL_IP=$local_ip" \\
+  --env "SPARK_MASTER_HOST=$local_ip" \\
+  "$image" "$role" "\${args[@]}"
+`;
+}
+
+/** What a unit needs before it may start (files the deploy command delivers on the master). */
+function unitConditions(role: SparkRole, delivered: boolean): string[] {
+    if (!delivered) {
+        return [];
+    }
+    const files = [`${CONF_DIR}/image`, ...(role === "consumer" ? [`${CONF_DIR}/consumer.env`, `${CONF_DIR}/consumer.args`] : [])];
+    return files.map((f) => `ConditionPathExists=${f}`);
+}
+
+const ROLE_DESCRIPTIONS: Record<SparkRole, string> = {
+    master: `Spark standalone master (port ${SPARK_PORTS.master}, UI ${SPARK_PORTS.masterUi})`,
+    history: `Spark history server (UI ${SPARK_PORTS.historyUi})`,
+    consumer: `Spark Structured Streaming consumer, driver in client mode (UI ${SPARK_PORTS.appUi})`,
+    worker: `Spark standalone worker (UI ${SPARK_PORTS.workerUi})`,
+};
+
+/**
+ * The systemd unit of one role. Restart=always with no start limit: a crashed driver or a worker that gave up on
+ * an unreachable master comes back by itself. Stopping waits for the container to exit, so a redeploy never
+ * runs two drivers on one checkpoint.
+ */
+export function renderUnit(role: SparkRole, delivered: boolean): string {
+    return [
+        "[Unit]",
+        `Description=${ROLE_DESCRIPTIONS[role]}`,
+        "Requires=docker.service",
+        "After=docker.service network-online.target",
+        "Wants=network-online.target",
+        "StartLimitIntervalSec=0",
+        ...unitConditions(role, delivered),
+        "",
+        "[Service]",
+        "Type=simple",
+        "Environment=HOME=/root",
+        "Restart=always",
+        "RestartSec=10",
+        `TimeoutStopSec=${STOP_GRACE_SECONDS + 30}`,
+        `ExecStartPre=-/usr/bin/docker rm --force spark-${role}`,
+        `ExecStart=${RUNNER} ${role}`,
+        `ExecStop=/usr/bin/docker stop --time ${STOP_GRACE_SECONDS} spark-${role}`,
+        "",
+        "[Install]",
+        "WantedBy=multi-user.target",
+        "",
+    ].join("\n");
+}
+
+function heredoc(path: string, content: string, mode: string, marker: string): string {
+    if (content.split("\n").includes(marker)) {
+        throw new Error(`ec2 engine: heredoc marker ${marker} occurs in the content of ${path}`);
+    }
+    const body = content.endsWith("\n") ? content : `${content}\n`;
+    return `cat > ${path} <<'${marker}'\n${body}${marker}\nchmod ${mode} ${path}\n`;
+}
+
+function installDocker(): string {
+    return `# Docker from the Amazon Linux repositories; the AWS CLI (for the ECR login) ships with Amazon Linux 2023.
+dnf install -y docker
+systemctl enable --now docker.service
+install -d -m 0755 ${CONF_DIR}
+`;
+}
+
+function units(roles: readonly SparkRole[], delivered: boolean): string {
+    return roles.map((r) => heredoc(`/etc/systemd/system/spark-${r}.service`, renderUnit(r, delivered), "0644", "UNIT")).join("");
+}
+
+export interface MasterUserDataOptions {
+    readonly region: string;
+    /** The master's stable name in the private hosted zone, e.g. `spark-master.spark.internal`. */
+    readonly masterDnsName: string;
+    /** The data lake bucket, for the history server's event logs. */
+    readonly bucket: string;
+    /** Event log prefix in the bucket, e.g. `logs/spark-events/`. */
+    readonly eventLogPrefix: string;
+}
+
+/** The master's host env: no image, no consumer setting (those would replace the host when they change). */
+export function masterHostEnv(opts: MasterUserDataOptions): Record<string, string> {
+    return {
+        AWS_REGION: opts.region,
+        SPARK_HISTORY_LOG_DIR: `s3a://${opts.bucket}/${opts.eventLogPrefix}`,
+        SPARK_MASTER_PORT: String(SPARK_PORTS.master),
+        SPARK_MASTER_URL: masterUrl(opts.masterDnsName),
+        SPARK_MASTER_WEBUI_PORT: String(SPARK_PORTS.masterUi),
+    };
+}
+
+/** `spark://<name>:7077`: workers and the driver find the master by its DNS name, which survives a replaced master. */
+export function masterUrl(masterDnsName: string): string {
+    return `spark://${masterDnsName}:${SPARK_PORTS.master}`;
+}
+
+/**
+ * Cloud-init user data of the master: Docker, the runner, and the master, history and consumer units. The units
+ * start once the SSM deploy command has delivered the image (and the consumer's settings); it enables them.
+ */
+export function renderMasterUserData(opts: MasterUserDataOptions): string {
+    return `#!/bin/bash
+# Spark master host: master, history server and the consumer driver, each a systemd unit running the consumer image.
+set -euo pipefail
+
+${installDocker()}
+${heredoc(`${CONF_DIR}/host.env`, renderEnvFile(masterHostEnv(opts)), "0644", "ENV")}
+${heredoc(RUNNER, renderRunner({ region: opts.region, eventLogBucket: opts.bucket, eventLogPrefix: opts.eventLogPrefix }), "0755", "RUNNER")}
+${units(MASTER_ROLES, true)}
+# The image and the consumer's settings arrive through the SSM deploy command, which waits for this script,
+# writes them and starts the units; enabling them here brings them back after a reboot.
+systemctl daemon-reload
+systemctl enable ${MASTER_ROLES.map((r) => `spark-${r}.service`).join(" ")}
+`;
+}
+
+export interface WorkerUserDataOptions {
+    readonly region: string;
+    readonly masterDnsName: string;
+    /** The consumer image by digest: a new image is a new launch template version, which rolls the workers. */
+    readonly imageUri: string;
+}
+
+/** Cloud-init user data of a worker: Docker, the runner and the worker unit, started at once. */
+export function renderWorkerUserData(opts: WorkerUserDataOptions): string {
+    const env = { AWS_REGION: opts.region, SPARK_MASTER_URL: masterUrl(opts.masterDnsName) };
+    return `#!/bin/bash
+# Spark worker host: one worker joining the master by its DNS name; a replaced worker rejoins the same way.
+set -euo pipefail
+
+${installDocker()}
+${heredoc(`${CONF_DIR}/host.env`, renderEnvFile(env), "0644", "ENV")}
+${heredoc(`${CONF_DIR}/image`, `${checkImagePinned(opts.imageUri)}\n`, "0644", "IMAGE")}
+${heredoc(RUNNER, renderRunner({ region: opts.region }), "0755", "RUNNER")}
+${units(WORKER_ROLES, false)}
+systemctl daemon-reload
+systemctl enable --now spark-worker.service
+`;
+}
+
+/**
+ * The SSM deploy command run on the master by the association whenever the image or a consumer setting changes.
+ * `{{ name }}` placeholders are filled by SSM from the association's parameters (their patterns are checked first,
+ * so nothing in them can break out of the quotes). Stops the old driver and waits for it to exit before the
+ * new one starts: exactly one consumer per checkpoint.
+ */
+export function renderConsumerDeploy(): string {
+    const p = (name: string) => `{{ ${name} }}`;
+    return `#!/bin/bash
+set -euo pipefail
+conf=${CONF_DIR}
+
+# On a fresh master this command can arrive while cloud-init is still installing Docker and the units.
+cloud-init status --wait >/dev/null || true
+if ! systemctl cat spark-consumer.service >/dev/null 2>&1; then
+  echo "spark-consumer.service is not installed: the master's user data failed; see /var/log/cloud-init-output.log" >&2
+  exit 1
+fi
+
+staging="$(mktemp -d)"
+trap 'rm -rf "$staging"' EXIT
+echo '${p(DEPLOY_PARAMETERS.imageUri)}' > "$staging/image"
+echo '${p(DEPLOY_PARAMETERS.consumerEnv)}' | base64 --decode > "$staging/consumer.env"
+echo '${p(DEPLOY_PARAMETERS.consumerArgs)}' | base64 --decode > "$staging/consumer.args"
+
+changed=false
+for f in image consumer.env consumer.args; do
+  if ! cmp --silent "$staging/$f" "$conf/$f"; then
+    changed=true
+  fi
+done
+if [ "$changed" = false ] && systemctl is-active --quiet spark-consumer.service; then
+  echo "consumer image and settings unchanged and the consumer is running: nothing to do"
+  exit 0
+fi
+
+# One driver per checkpoint: the old driver is gone before the new one starts.
+systemctl stop spark-consumer.service
+for _ in $(seq 1 ${STOP_GRACE_SECONDS + 30}); do
+  if ! docker container inspect spark-consumer >/dev/null 2>&1; then
+    break
+  fi
+  sleep 1
+done
+if docker container inspect spark-consumer >/dev/null 2>&1; then
+  echo "the old driver (container spark-consumer) did not exit; not starting a second one on the same checkpoint" >&2
+  exit 1
+fi
+
+image_changed=false
+if ! cmp --silent "$staging/image" "$conf/image"; then
+  image_changed=true
+fi
+image="$(cat "$staging/image")"
+install -m 0644 "$staging/image" "$conf/image"
+install -m 0600 "$staging/consumer.env" "$conf/consumer.env"
+install -m 0600 "$staging/consumer.args" "$conf/consumer.args"
+
+systemctl enable ${MASTER_ROLES.map((r) => `spark-${r}.service`).join(" ")}
+if [ "$image_changed" = true ]; then
+  # Master and history run the same build as the driver; the workers reconnect to the restarted master.
+  systemctl restart spark-master.service spark-history.service
+else
+  systemctl start spark-master.service spark-history.service
+fi
+systemctl start spark-consumer.service
+echo "consumer started with $image"
+`;
+}
+
+/** Fills the deploy command's placeholders the way SSM would (for tests and for reading the script as it runs). */
+export function fillDeployParameters(script: string, values: Record<keyof typeof DEPLOY_PARAMETERS, string>): string {
+    return script.replace(/\{\{ (\w+) \}\}/g, (whole, name: string) => {
+        if (!(name in values)) {
+            throw new Error(`the deploy command uses an unknown parameter ${whole}`);
+        }
+        return values[name as keyof typeof DEPLOY_PARAMETERS];
+    });
+}
+
+/** The SSM Command document (schema 2.2) that runs the deploy command with its parameters' patterns. */
+export function deployDocumentContent(): string {
+    return JSON.stringify({
+        schemaVersion: "2.2",
+        description: "Deploys the Spark consumer on the master: writes its image and settings, stops the old driver, starts the new one.",
+        parameters: {
+            [DEPLOY_PARAMETERS.imageUri]: {
+                type: "String",
+                description: "The consumer image, by digest.",
+                allowedPattern: IMAGE_URI_PATTERN,
+            },
+            [DEPLOY_PARAMETERS.consumerEnv]: {
+                type: "String",
+                description: "The consumer's env file (docker --env-file), base64.",
+                allowedPattern: BASE64_PATTERN,
+            },
+            [DEPLOY_PARAMETERS.consumerArgs]: {
+                type: "String",
+                description: "The consumer's job flags, one per line, base64.",
+                allowedPattern: BASE64_PATTERN,
+            },
+        },
+        mainSteps: [
+            {
+                action: "aws:runShellScript",
+                name: "deployConsumer",
+                inputs: {
+                    timeoutSeconds: "900",
+                    runCommand: renderConsumerDeploy().replace(/\n$/, "").split("\n"),
+                },
+            },
+        ],
+    });
+}
