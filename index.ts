@@ -1,6 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { loadPlatformConfig } from "./components/config";
+import { ConsumerImage } from "./components/consumerImage";
 import { DataLake } from "./components/dataLake";
+import { Ec2Engine } from "./components/ec2/engine";
+import { EmrEngine } from "./components/emr/cluster";
 import { Kafka } from "./components/kafka";
 import { checkpointPrefix, deadLetterPrefix, outputPrefix, s3Uri } from "./components/locations";
 import { Network } from "./components/network";
@@ -16,6 +19,18 @@ const network = new Network("network", { config: cfg.network }, providerFor("net
 const dataLake = new DataLake("data-lake", { config: cfg.dataLake }, providerFor("dataLake"));
 const kafka = new Kafka("kafka", { config: cfg.kafka, network, kmsKeyArn: dataLake.kmsKeyArn }, providerFor("kafka"));
 
+const shared = { consumer: cfg.consumer, access: cfg.access, network, dataLake, kafka, kafkaTopicsJson: kafka.topicsJson, region };
+
+// Only the ec2 engine runs the image; EMR 7 runs the same build of the job from S3 (see components/emr).
+const image =
+    cfg.engine === "ec2"
+        ? new ConsumerImage("consumer-image", { forceDelete: cfg.dataLake.forceDestroy, kmsKeyArn: dataLake.kmsKeyArn }, providerFor("consumerImage"))
+        : undefined;
+const spark =
+    image !== undefined
+        ? new Ec2Engine("spark", { ...shared, config: cfg.ec2, image }, providerFor("ec2"))
+        : new EmrEngine("emr", { ...shared, config: cfg.emr }, providerFor("emr"));
+
 export const engine = cfg.engine;
 export const vpcId = network.vpcId;
 export const bucketName = dataLake.bucketName;
@@ -24,3 +39,6 @@ export const outputLocation = s3Uri(dataLake.bucketName, outputPrefix(cfg.consum
 export const deadLetterLocation = s3Uri(dataLake.bucketName, deadLetterPrefix(cfg.consumer.topic));
 export const kafkaBootstrapBrokers = kafka.bootstrapBrokers;
 export const kafkaClusterArn = kafka.clusterArn;
+export const imageUri = image?.imageUri;
+export const uiUrls = spark.uiUrls;
+export const uiTunnels = spark.uiTunnels;

@@ -14,7 +14,7 @@ export async function runProgram(stack: string, hook?: StateHook): Promise<Stack
     const program = await import("../../index");
     const outputs: StackOutputs = {};
     for (const [key, value] of Object.entries(program)) {
-        outputs[key] = pulumi.Output.isInstance(value) ? await promiseOf(value) : value;
+        outputs[key] = pulumi.Output.isInstance(value) ? await promiseOf(value as pulumi.Output<unknown>) : value;
     }
     await settle();
     return outputs;
