@@ -71,3 +71,33 @@ test("Kafka is MSK with IAM auth over TLS, and its bootstrap brokers are an outp
 test("dev runs two small brokers", () => {
     expect(one("aws:msk/cluster:Cluster").inputs).toMatchObject({ numberOfBrokerNodes: 2 });
 });
+
+test("the consumer runs the pushed image, pinned by digest, wired to the brokers, the topic and the S3 locations", () => {
+    expect(outputs.imageUri).toMatch(/^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com\/[a-z0-9._/-]+@sha256:[a-f0-9]{64}$/);
+    const association = one("aws:ssm/association:Association").inputs;
+    expect(association.parameters.imageUri).toBe(outputs.imageUri);
+    const flags = Buffer.from(association.parameters.consumerArgs, "base64").toString("utf8").split("\n");
+    const flag = (name: string) => flags[flags.indexOf(name) + 1];
+    expect(flag("--bootstrap-servers")).toBe(outputs.kafkaBootstrapBrokers);
+    expect(flag("--topic")).toBe("events");
+    expect(flag("--output")).toBe(outputs.outputLocation);
+    expect(flag("--dead-letter")).toBe(outputs.deadLetterLocation);
+    expect(flag("--checkpoint")).toBe(outputs.checkpointLocation);
+    expect(flag("--kafka-auth")).toBe("iam");
+});
+
+test("the Spark UIs are private, each with an SSM tunnel command", () => {
+    expect(Object.keys(outputs.uiUrls).sort()).toEqual(["consumerApp", "sparkHistory", "sparkMaster"]);
+    for (const url of Object.values<string>(outputs.uiUrls)) {
+        expect(url).toMatch(/^http:\/\/spark-master\.spark\.internal:\d+/);
+    }
+    for (const [name, command] of Object.entries<string>(outputs.uiTunnels)) {
+        const port = new URL(outputs.uiUrls[name]).port;
+        expect(command).toContain("aws ssm start-session");
+        expect(command).toContain(`"portNumber":["${port}"]`);
+    }
+});
+
+test("dev builds no EMR cluster", () => {
+    expect(ofType("aws:emr/cluster:Cluster")).toHaveLength(0);
+});
