@@ -56,6 +56,10 @@ function defaultState(args: pulumi.runtime.MockResourceArgs): Record<string, any
         case "aws:kms/key:Key":
             state.keyId = `${args.name}-key-id`;
             break;
+        case "aws:emr/securityConfiguration:SecurityConfiguration":
+            // Auto-named like the provider does, so a cluster's securityConfiguration (= its name) is set under mocks.
+            state.name = args.inputs.name ?? `${args.name}-abc1234`;
+            break;
         case "aws:msk/cluster:Cluster":
         case "aws:msk/serverlessCluster:ServerlessCluster": {
             const clusterName = args.inputs.clusterName ?? `${args.name}-abc1234`;
@@ -183,6 +187,18 @@ export async function settle(): Promise<void> {
     for (let i = 0; i < 5; i++) {
         await new Promise((r) => setImmediate(r));
         await new Promise((r) => setTimeout(r, 10));
+    }
+}
+
+/**
+ * Waits until registrations stop arriving, even when the program failed: resources declared late (after an
+ * invoke) belong in the list, and one arriving after the test file ends crashes jest instead of failing it.
+ */
+export async function settleRegistrations(): Promise<void> {
+    for (let stable = 0, seen = -1, round = 0; stable < 3 && round < 100; round++) {
+        await settle();
+        stable = registered.length === seen ? stable + 1 : 0;
+        seen = registered.length;
     }
 }
 

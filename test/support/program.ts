@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { promiseOf, setupMocks, settle, StateHook, useStackConfig } from "./mocks";
+import { promiseOf, setupMocks, settleRegistrations, StateHook, useStackConfig } from "./mocks";
 
 /** The stack outputs, resolved. */
 export type StackOutputs = Record<string, any>;
@@ -11,11 +11,14 @@ export type StackOutputs = Record<string, any>;
 export async function runProgram(stack: string, hook?: StateHook): Promise<StackOutputs> {
     await setupMocks({ stack, hook });
     useStackConfig(stack);
-    const program = await import("../../index");
     const outputs: StackOutputs = {};
-    for (const [key, value] of Object.entries(program)) {
-        outputs[key] = pulumi.Output.isInstance(value) ? await promiseOf(value as pulumi.Output<unknown>) : value;
+    try {
+        const program = await import("../../index");
+        for (const [key, value] of Object.entries(program)) {
+            outputs[key] = pulumi.Output.isInstance(value) ? await promiseOf(value as pulumi.Output<unknown>) : value;
+        }
+    } finally {
+        await settleRegistrations();
     }
-    await settle();
     return outputs;
 }
