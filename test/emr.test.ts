@@ -5,13 +5,16 @@ import * as path from "path";
 import { CONSUMER_CONTEXT, contextHash } from "../components/buildContext";
 import { parsePlatformConfig, PlatformConfig, RawConfig } from "../components/config";
 import {
+    artifactsHash,
     canonicalJson,
     EmrEngine,
     emrConfigurations,
     emrPackages,
     jobFiles,
+    LAUNCHER_SCRIPT,
     validateEmrConfig,
 } from "../components/emr/cluster";
+import { alignSparkVersion, emrSparkVersion } from "../components/emr/sparkVersions";
 import { DataLakeRefs, KafkaRefs, NetworkRefs } from "../components/refs";
 import { ofType, one, promiseOf, Registered, setupMocks, settle } from "./support/mocks";
 
@@ -116,6 +119,8 @@ beforeAll(() => {
 const cluster = (): Registered => one("aws:emr/cluster:Cluster");
 const step = (): Registered => one(STEP_TYPE);
 const stepArgs = (): string[] => step().inputs.args;
+/** What the launcher hands spark-submit: the step's args after `bash -c <script> run-consumer <launcher uri> <app name>`. */
+const submitArgs = (): string[] => stepArgs().slice(6);
 /** The value that follows `flag` in an argument list. */
 const after = (args: string[], flag: string): string => args[args.indexOf(flag) + 1];
 const confs = (args: string[]): string[] => args.flatMap((a, i) => (args[i - 1] === "--conf" ? [a] : []));
@@ -336,10 +341,26 @@ describe("the consumer step", () => {
         built = await build();
     });
 
-    test("submits in cluster mode on YARN with the driver's retry attempts and their validity window", () => {
+    test("runs the launcher from the artifacts with the consumer's name as its YARN application name", () => {
+        const prefix = `artifacts/streaming-consumer/${artifactsHash(defaultDir)}/`;
         const args = stepArgs();
+        expect(args.slice(0, 2)).toEqual(["bash", "-c"]);
+        expect(args[2]).toMatch(/aws s3 cp .*"\$1" "\$f".*exec bash "\$f" "\$@"/);
+        expect(args.slice(3, 6)).toEqual(["run-consumer", `s3://${BUCKET}/${prefix}run-consumer.sh`, "events-consumer"]);
+        // The launcher sets --name itself, so the name it kills by is the name YARN shows.
+        expect(submitArgs()).not.toContain("--name");
+    });
+
+    test("the launcher uploaded beside the job is this repository's run-consumer.sh, encrypted with the platform key", async () => {
+        const launcher = ofType("aws:s3/bucketObjectv2:BucketObjectv2").find((o) => o.inputs.key.endsWith("/run-consumer.sh"))!;
+        expect(launcher.inputs).toMatchObject({ bucket: BUCKET, serverSideEncryption: "aws:kms", kmsKeyId: KEY_ARN });
+        expect(await launcher.inputs.source.path).toBe(LAUNCHER_SCRIPT);
+    });
+
+    test("submits in cluster mode on YARN with the driver's retry attempts and their validity window", () => {
+        const args = submitArgs();
         const cfg = platform().emr;
-        expect(args.slice(0, 5)).toEqual(["spark-submit", "--deploy-mode", "cluster", "--master", "yarn"]);
+        expect(args.slice(0, 4)).toEqual(["--deploy-mode", "cluster", "--master", "yarn"]);
         expect(confs(args)).toContain(`spark.yarn.maxAppAttempts=${cfg.driverMaxAttempts}`);
         expect(confs(args)).toContain(`spark.yarn.am.attemptFailuresValidityInterval=${cfg.driverAttemptsValidity}`);
     });
@@ -361,11 +382,11 @@ describe("the consumer step", () => {
         expect(after(stepArgs(), "--ensure-topics")).toBe(TOPICS_JSON);
     });
 
-    test("runs the job package and entry point uploaded under the job's content hash", () => {
-        const hash = contextHash(defaultDir);
+    test("runs the job package and entry point uploaded under the content hash of the job and the launcher", () => {
+        const hash = artifactsHash(defaultDir);
         const prefix = `artifacts/streaming-consumer/${hash}/`;
         const keys = ofType("aws:s3/bucketObjectv2:BucketObjectv2").map((o) => o.inputs.key).sort();
-        expect(keys).toEqual([`${prefix}main.py`, `${prefix}streaming_consumer.zip`]);
+        expect(keys).toEqual([`${prefix}main.py`, `${prefix}run-consumer.sh`, `${prefix}streaming_consumer.zip`]);
         const args = stepArgs();
         expect(after(args, "--py-files")).toBe(`s3://${BUCKET}/${prefix}streaming_consumer.zip`);
         expect(args[args.indexOf("--py-files") + 2]).toBe(`s3://${BUCKET}/${prefix}main.py`);
@@ -384,10 +405,54 @@ describe("the consumer step", () => {
             { coordinate: "org.apache.hadoop:hadoop-aws:3.3.4", emrProvided: true },
             { coordinate: "c:d:2", emrProvided: false },
         ];
-        expect(emrPackages(deps)).toBe("a:b:1,c:d:2");
+        expect(emrPackages(deps, "3.5.6")).toBe("a:b:1,c:d:2");
         const packages = after(stepArgs(), "--packages");
         expect(packages).toContain("org.apache.spark:spark-sql-kafka-0-10_2.12:");
         expect(packages).not.toMatch(/hadoop-aws|aws-java-sdk-bundle/);
+    });
+
+    test("Spark artifacts in --packages follow the Spark of the cluster's release, whatever the job file pins", async () => {
+        const sparkOf = (packages: string): string[] => [
+            ...new Set(packages.split(",").filter((c) => c.startsWith("org.apache.spark:")).map((c) => c.split(":")[2])),
+        ];
+        expect(platform().emr.releaseLabel).toBe("emr-7.12.0");
+        expect(sparkOf(after(stepArgs(), "--packages"))).toEqual(["3.5.6"]);
+        await build({ raw: { emr: { releaseLabel: "emr-7.8.0" } } });
+        const packages = after(stepArgs(), "--packages");
+        expect(sparkOf(packages)).toEqual(["3.5.4"]);
+        // Non-Spark coordinates keep the file's versions.
+        expect(packages).toContain("org.apache.kafka:kafka-clients:3.4.1");
+        await build();
+    });
+
+    test("alignSparkVersion rewrites only org.apache.spark coordinates", () => {
+        const deps = [
+            { coordinate: "org.apache.spark:spark-sql-kafka-0-10_2.12:3.5.7", emrProvided: false },
+            { coordinate: "org.apache.sparkx:other:3.5.7", emrProvided: false },
+            { coordinate: "software.amazon.msk:aws-msk-iam-auth:2.3.2", emrProvided: false },
+        ];
+        expect(alignSparkVersion(deps, "3.5.5").map((d) => d.coordinate)).toEqual([
+            "org.apache.spark:spark-sql-kafka-0-10_2.12:3.5.5",
+            "org.apache.sparkx:other:3.5.7",
+            "software.amazon.msk:aws-msk-iam-auth:2.3.2",
+        ]);
+    });
+
+    test("EMR releases map to the Spark they ship", () => {
+        expect(emrSparkVersion("emr-7.0.0")).toBe("3.5.0");
+        expect(emrSparkVersion("emr-7.8.0")).toBe("3.5.4");
+        expect(emrSparkVersion("emr-7.9.0")).toBe("3.5.5");
+        expect(emrSparkVersion("emr-7.10.0")).toBe("3.5.5");
+        expect(emrSparkVersion("emr-7.11.0")).toBe("3.5.6");
+        expect(emrSparkVersion("emr-7.13.0")).toBe("3.5.6");
+    });
+
+    test("spark-hadoop-cloud stays on EMR, because the job itself picks the abortable checkpoint manager for s3:// checkpoints", () => {
+        expect(after(stepArgs(), "--packages")).toContain("org.apache.spark:spark-hadoop-cloud_2.12:3.5.6");
+        // If the job stops choosing it by itself, the jar can leave EMR's --packages: this test says when.
+        const jobMain = fs.readFileSync(path.join(CONSUMER_CONTEXT, "streaming_consumer", "main.py"), "utf8");
+        expect(jobMain).toMatch(/"spark\.sql\.streaming\.checkpointFileManagerClass" not in confs/);
+        expect(confs(stepArgs())).not.toContainEqual(expect.stringMatching(/^spark\.sql\.streaming\.checkpointFileManagerClass=/));
     });
 
     test("the step runs on the cluster via command-runner with ActionOnFailure CONTINUE, old step gone before a new cluster's", () => {
@@ -478,6 +543,29 @@ describe("EMR validation", () => {
         expect(entryPoint).toBe(path.join(CONSUMER_CONTEXT, "main.py"));
         expect(packageFiles).toContain("streaming_consumer/main.py");
         expect(packageFiles.filter((f) => !f.startsWith("streaming_consumer/") || f.endsWith(".pyc"))).toEqual([]);
+    });
+
+    test("an EMR release whose Spark version is unknown is refused, naming the known releases", () => {
+        expect(() => validateEmrConfig(platform({ emr: { releaseLabel: "emr-7.2.0" } }).emr)).toThrow(
+            /emr\.releaseLabel emr-7\.2\.0 has no known Spark version.*use one of emr-7\.0\.x, .*emr-7\.12\.x, emr-7\.13\.x/,
+        );
+    });
+
+    test("a change to the launcher alone gives new artifact keys (and so restarts the step); the same content does not", () => {
+        const dir = jobDir("launcher");
+        // Outside the job's context, which the hash also covers.
+        const scripts = fs.mkdtempSync(path.join(os.tmpdir(), "emr-launcher-copy-"));
+        tmpDirs.push(scripts);
+        let n = 0;
+        const copy = (body: string): string => {
+            const file = path.join(scripts, `run-consumer-${n++}.sh`);
+            fs.writeFileSync(file, body);
+            return file;
+        };
+        const original = fs.readFileSync(LAUNCHER_SCRIPT, "utf8");
+        expect(artifactsHash(dir, copy(original))).toBe(artifactsHash(dir, LAUNCHER_SCRIPT));
+        expect(artifactsHash(dir, copy(`${original}\n# changed\n`))).not.toBe(artifactsHash(dir, LAUNCHER_SCRIPT));
+        expect(artifactsHash(dir)).toMatch(/^[0-9a-f]{16}$/);
     });
 
     test("a job without its spark-submit entry point main.py is refused before anything is declared", () => {

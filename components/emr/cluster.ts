@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { CONSUMER_CONTEXT, contextFiles, contextHash, jvmDependencies, JvmDependency } from "../buildContext";
@@ -8,14 +9,16 @@ import { consumerJobArgs } from "../consumerArgs";
 import { kafkaClientIngress } from "../kafka";
 import { checkpointPrefix, deadLetterPrefix, outputPrefix, PREFIXES, s3Uri, SPARK_EVENTS_PREFIX } from "../locations";
 import { DataLakeRefs, KafkaRefs, NetworkRefs } from "../refs";
+import { alignSparkVersion, emrSparkVersion } from "./sparkVersions";
 import { EmrStep } from "./step";
 
 // Engine `emr`: an EMR 7 cluster (Spark 3.5 on YARN) in the private subnets, and the consumer as an EMR step.
 //
 // Amazon documents Docker on YARN only for EMR 6.x, so on EMR 7 the consumer runs from the same build as the
 // image: the job package goes to s3://<bucket>/artifacts/streaming-consumer/<content hash>/ and is submitted
-// with spark-submit in cluster mode. The hash flows only into the artifacts and the step, never into the
-// cluster's inputs: a new job restarts the step, never the cluster.
+// with spark-submit in cluster mode, through the launcher run-consumer.sh (see there: it owns the YARN application,
+// so a cancelled step never leaves a driver behind). The hash flows only into the artifacts and the step, never
+// into the cluster's inputs: a new job or launcher restarts the step, never the cluster.
 
 /** EMR's v2 managed service policy acts only on resources carrying this tag (EMR docs, "Tagging resources to use managed policies"). */
 export const EMR_MANAGED_POLICY_TAG = { "for-use-with-amazon-emr-managed-policies": "true" } as const;
@@ -29,6 +32,42 @@ export const EMR_LOGS_PREFIX = `${PREFIXES.logs}emr/`;
 /** The consumer's artifacts for one build of the job. */
 export function artifactsPrefix(hash: string): string {
     return `${PREFIXES.artifacts}streaming-consumer/${hash}/`;
+}
+
+/** The step's launcher: kills the consumer's YARN application before submitting and when the step is cancelled. */
+export const LAUNCHER_SCRIPT = path.join(__dirname, "run-consumer.sh");
+
+/**
+ * The content hash of what the step runs: the job's build context and the launcher. Either changing gives new
+ * artifact keys and new step args, so the step restarts on the new build and never runs a mix of two.
+ */
+export function artifactsHash(jobDir: string, launcher: string = LAUNCHER_SCRIPT): string {
+    return crypto
+        .createHash("sha256")
+        .update(`job ${contextHash(jobDir)}\n`)
+        .update("launcher ")
+        .update(fs.readFileSync(launcher))
+        .digest("hex")
+        .slice(0, 16);
+}
+
+/**
+ * The command-runner.jar arguments that fetch the launcher from S3 and run it. command-runner.jar (on every EMR 7
+ * node, documented for running scripts as steps) rather than script-runner.jar: EMR's SEND_INTERRUPT signals the
+ * step's child process, and with `exec` that process *is* the launcher, so its SIGTERM trap runs; script-runner
+ * puts its own wrapper in between and is fetched from a regional S3 bucket. Every value is a separate argv entry
+ * (bash's positional parameters), so JSON and spaces in the job's flags need no quoting.
+ */
+export function launcherStepArgs(launcherUri: string, appName: string, sparkSubmitArgs: readonly string[]): string[] {
+    return [
+        "bash",
+        "-c",
+        'set -euo pipefail; f=$(mktemp -t run-consumer.XXXXXX); aws s3 cp --only-show-errors "$1" "$f"; shift; exec bash "$f" "$@"',
+        "run-consumer",
+        launcherUri,
+        appName,
+        ...sparkSubmitArgs,
+    ];
 }
 
 export interface EmrEngineArgs {
@@ -65,6 +104,8 @@ export function validateEmrConfig(config: EmrConfig): void {
             `emr.coreInstanceCount + emr.taskInstanceCount (${initial}) must not exceed emr.maxCapacity (${config.maxCapacity}), or managed scaling shrinks the cluster right after it starts; raise maxCapacity or lower the counts`,
         );
     }
+    // The step's Spark jars follow the release's Spark version, so the release must be one we know.
+    emrSparkVersion(config.releaseLabel);
 }
 
 /**
@@ -84,14 +125,19 @@ export function jobFiles(jobDir: string): { entryPoint: string; packageFiles: st
 }
 
 /**
- * The `--packages` of the step: every JVM dependency EMR does not already ship, in file order. EMR 7 brings its
- * own S3 stack (EMRFS), so the S3A jars stay out. spark-submit resolves these from Maven Central on the master
- * (through the NAT gateway) at each submit; the alternative, uploading the resolved jars next to the job and
- * passing `--jars`, avoids that network dependency but needs a Maven resolve at `pulumi up`.
+ * The `--packages` of the step: every JVM dependency EMR does not already ship, in file order, with the Spark
+ * artifacts at the cluster's Spark version (the file pins the image's). EMR 7 brings its own S3 stack (EMRFS), so
+ * the S3A jars stay out. spark-hadoop-cloud stays in: the job itself selects AbortableStreamBasedCheckpointFileManager
+ * (from that jar) for any s3:// or s3a:// checkpoint unless told otherwise with its own --conf, so on EMR too the
+ * class must load. spark-submit resolves these from Maven Central on the master (through the NAT gateway) at each
+ * submit; the alternative, uploading the resolved jars next to the job and passing `--jars`, avoids that network
+ * dependency but needs a Maven resolve at `pulumi up`.
  */
-export function emrPackages(deps: readonly JvmDependency[]): string {
-    return deps
-        .filter((d) => !d.emrProvided)
+export function emrPackages(deps: readonly JvmDependency[], sparkVersion: string): string {
+    return alignSparkVersion(
+        deps.filter((d) => !d.emrProvided),
+        sparkVersion,
+    )
         .map((d) => d.coordinate)
         .join(",");
 }
@@ -257,10 +303,11 @@ export class EmrEngine extends pulumi.ComponentResource {
     constructor(name: string, args: EmrEngineArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("spark-streaming:emr:EmrEngine", name, {}, opts);
         validateEmrConfig(args.config);
+        const sparkVersion = emrSparkVersion(args.config.releaseLabel);
         const jobDir = args.jobDir ?? CONSUMER_CONTEXT;
         const { entryPoint, packageFiles } = jobFiles(jobDir);
-        const hash = contextHash(jobDir);
-        const packages = emrPackages(jvmDependencies(jobDir));
+        const hash = artifactsHash(jobDir);
+        const packages = emrPackages(jvmDependencies(jobDir), sparkVersion);
 
         const { config, dataLake, network, kafka } = args;
         const parent = { parent: this };
@@ -445,6 +492,7 @@ export class EmrEngine extends pulumi.ComponentResource {
             "package",
         );
         const main = upload("main.py", new pulumi.asset.FileAsset(entryPoint), "main");
+        const launcher = upload("run-consumer.sh", new pulumi.asset.FileAsset(LAUNCHER_SCRIPT), "launcher");
         const artifactsUri = s3Uri(dataLake.bucketName, prefix);
 
         const jobArgs = consumerJobArgs(args.consumer, {
@@ -454,28 +502,31 @@ export class EmrEngine extends pulumi.ComponentResource {
             deadLetter: s3Uri(dataLake.bucketName, deadLetterPrefix(args.consumer.topic)),
             checkpoint: s3Uri(dataLake.bucketName, checkpointPrefix(args.consumer.name)),
         });
+        // The launcher adds `--name <consumer>` (the YARN application name it kills by) and waits for the application.
         const stepArgs = pulumi
-            .all([artifactsUri, jobArgs, args.kafkaTopicsJson, zip.key, main.key])
-            .apply(([uri, job, topics]) => [
-                "spark-submit",
-                "--deploy-mode", "cluster",
-                "--master", "yarn",
-                "--name", args.consumer.name,
-                // YARN restarts a failed driver; failures older than the window are forgiven, so a long-lived
-                // query is not killed by a few failures spread over weeks.
-                "--conf", `spark.yarn.maxAppAttempts=${config.driverMaxAttempts}`,
-                "--conf", `spark.yarn.am.attemptFailuresValidityInterval=${config.driverAttemptsValidity}`,
-                ...(packages ? ["--packages", packages] : []),
-                "--py-files", `${uri}streaming_consumer.zip`,
-                `${uri}main.py`,
-                ...job,
-                // No image entrypoint on EMR to read KAFKA_TOPICS: the job creates the missing topics itself.
-                "--ensure-topics", topics,
-            ]);
+            .all([artifactsUri, jobArgs, args.kafkaTopicsJson, zip.key, main.key, launcher.key])
+            .apply(([uri, job, topics]) =>
+                launcherStepArgs(`${uri}run-consumer.sh`, args.consumer.name, [
+                    "--deploy-mode", "cluster",
+                    "--master", "yarn",
+                    // YARN restarts a failed driver; failures older than the window are forgiven, so a long-lived
+                    // query is not killed by a few failures spread over weeks.
+                    "--conf", `spark.yarn.maxAppAttempts=${config.driverMaxAttempts}`,
+                    "--conf", `spark.yarn.am.attemptFailuresValidityInterval=${config.driverAttemptsValidity}`,
+                    ...(packages ? ["--packages", packages] : []),
+                    "--py-files", `${uri}streaming_consumer.zip`,
+                    `${uri}main.py`,
+                    ...job,
+                    // No image entrypoint on EMR to read KAFKA_TOPICS: the job creates the missing topics itself.
+                    "--ensure-topics", topics,
+                ]),
+            );
+        // The step provider cancels with SEND_INTERRUPT (SIGTERM), which the launcher traps to kill the YARN
+        // application; TERMINATE_PROCESS (SIGKILL) would skip the trap and leave the driver running.
         const step = new EmrStep(
             `${name}-consumer`,
             { clusterId: cluster.id, stepName: args.consumer.name, args: stepArgs, actionOnFailure: "CONTINUE", region: args.region },
-            { parent: this, dependsOn: [zip, main] },
+            { parent: this, dependsOn: [zip, main, launcher] },
         );
 
         // The master's instance id is not an attribute of the cluster; EMR tags its instances with the cluster
