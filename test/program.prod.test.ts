@@ -77,3 +77,41 @@ test("prod runs three brokers with replication factor 3 and min.insync.replicas 
     expect(props).toMatch(/^min\.insync\.replicas=2$/m);
     expect(props).toMatch(/^auto\.create\.topics\.enable=false$/m);
 });
+
+test("the consumer runs as an EMR step wired to the brokers, the topic, the S3 locations and MSK IAM", () => {
+    const step = one("pulumi-nodejs:dynamic/emr:EmrStep").inputs;
+    const args: string[] = step.args;
+    const flag = (name: string) => args[args.indexOf(name) + 1];
+    expect(args).toEqual(expect.arrayContaining(["--deploy-mode", "cluster"]));
+    expect(flag("--bootstrap-servers")).toBe(outputs.kafkaBootstrapBrokers);
+    expect(flag("--topic")).toBe("events");
+    expect(flag("--output")).toBe(outputs.outputLocation);
+    expect(flag("--dead-letter")).toBe(outputs.deadLetterLocation);
+    expect(flag("--checkpoint")).toBe(outputs.checkpointLocation);
+    expect(flag("--kafka-auth")).toBe("iam");
+    expect(JSON.parse(flag("--ensure-topics"))).toEqual([expect.objectContaining({ name: "events", partitions: 12 })]);
+});
+
+test("prod's EMR cluster is protected, logs to the bucket and uses a security configuration", () => {
+    const cluster = one("aws:emr/cluster:Cluster").inputs;
+    expect(cluster.releaseLabel).toBe("emr-7.12.0");
+    expect(cluster.terminationProtection).toBe(true);
+    expect(cluster.logUri).toBe(`s3://${outputs.bucketName}/logs/emr/`);
+    expect(cluster.securityConfiguration).toEqual(expect.any(String));
+    expect(cluster.stepConcurrencyLevel).toBeGreaterThan(1);
+});
+
+test("prod's UIs are YARN, the history server and the console, with SSM tunnels for the private ones", () => {
+    expect(Object.keys(outputs.uiUrls).sort()).toEqual(["console", "sparkHistory", "yarn"]);
+    expect(outputs.uiUrls.yarn).toMatch(/:8088/);
+    expect(outputs.uiUrls.sparkHistory).toMatch(/:18080/);
+    expect(Object.keys(outputs.uiTunnels).sort()).toEqual(["sparkHistory", "yarn"]);
+    for (const command of Object.values<string>(outputs.uiTunnels)) {
+        expect(command).toContain("aws ssm start-session");
+    }
+});
+
+test("prod runs no image build: EMR 7 runs the same build of the job from S3", () => {
+    expect(ofType("docker-build:index:Image")).toHaveLength(0);
+    expect(outputs.imageUri).toBeUndefined();
+});
