@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { AccessConfig, ConsumerConfig } from "./config";
 
 // What one component hands the next. Plain values decide the shape of the graph (known at preview);
 // Outputs only flow into resource inputs.
@@ -38,4 +39,22 @@ export interface ImageRefs {
     readonly imageUri: pulumi.Output<string>;
     readonly repositoryArn: pulumi.Output<string>;
     readonly repositoryUrl: pulumi.Output<string>;
+}
+
+/** What every engine gets from the rest of the platform, so all engines run the same consumer the same way. */
+export interface EngineBaseArgs {
+    /** The consumer: its name (checkpoint), topic, trigger and Spark settings. */
+    readonly consumer: ConsumerConfig;
+    /** CIDRs admitted to the UI ports; empty (the default) leaves the UIs to SSM port forwarding. */
+    readonly access: AccessConfig;
+    /** The VPC and private subnets the hosts run in. */
+    readonly network: NetworkRefs;
+    /** The bucket (data, dead letters, checkpoints, logs, artifacts) and its KMS key. */
+    readonly dataLake: DataLakeRefs;
+    /** Bootstrap brokers, auth mode, client port, the brokers' security group and the consumer's Kafka policy. */
+    readonly kafka: KafkaRefs;
+    /** The topics the consumer creates idempotently before its query starts (JSON list, KAFKA_TOPICS). */
+    readonly kafkaTopicsJson: pulumi.Input<string>;
+    /** The AWS region (SDK clients, ECR logins, S3A, console URLs, SSM commands). */
+    readonly region: string;
 }

@@ -1,6 +1,6 @@
 import { one, ofType, registered } from "./support/mocks";
 import { runProgram, StackOutputs } from "./support/program";
-import { expectStandardOutputs, openIngress, orphans } from "./support/programAssertions";
+import { describeEveryStack } from "./support/programAssertions";
 
 // The whole program under mocks with Pulumi.dev.yaml (and Pulumi.yaml's defaults) as the CLI would load them.
 let outputs: StackOutputs;
@@ -8,46 +8,7 @@ beforeAll(async () => {
     outputs = await runProgram("dev");
 });
 
-test("exports the standard outputs, well formed", () => {
-    expectStandardOutputs(outputs, "events-consumer", "events");
-    expect(outputs.engine).toBe("ec2");
-});
-
-test("no security group admits the whole internet", () => {
-    expect(openIngress().map((r) => r.name)).toEqual([]);
-});
-
-test("every resource belongs to a component", () => {
-    expect(orphans().map((r) => r.name)).toEqual([]);
-});
-
-test("every component's provider tags resources with project, stack and component", () => {
-    const providers = ofType("pulumi:providers:aws");
-    expect(providers.length).toBeGreaterThanOrEqual(2);
-    for (const p of providers) {
-        // Provider inputs reach the engine JSON-encoded.
-        const defaultTags = typeof p.inputs.defaultTags === "string" ? JSON.parse(p.inputs.defaultTags) : p.inputs.defaultTags;
-        expect(defaultTags.tags).toMatchObject({ project: "spark-streaming", stack: "dev", component: expect.any(String) });
-    }
-});
-
-test("the data lake bucket is hardened", () => {
-    const bucket = one("aws:s3/bucket:Bucket");
-    const kinds = registered.filter((r) => r.parent === bucket.parent).map((r) => r.type);
-    expect(kinds).toEqual(
-        expect.arrayContaining([
-            "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
-            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-            "aws:s3/bucketVersioning:BucketVersioning",
-            "aws:s3/bucketPolicy:BucketPolicy",
-            "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
-            "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
-        ]),
-    );
-    const pab = one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs;
-    expect(pab).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
-    expect(one("aws:kms/key:Key").inputs.enableKeyRotation).toBe(true);
-});
+describeEveryStack("dev", "ec2", () => outputs);
 
 test("dev is disposable: the bucket can be destroyed with its contents and nothing is protected", () => {
     const bucket = one("aws:s3/bucket:Bucket");
@@ -58,14 +19,6 @@ test("dev is disposable: the bucket can be destroyed with its contents and nothi
 test("dev shares one NAT gateway over two AZs", () => {
     expect(ofType("aws:ec2/natGateway:NatGateway")).toHaveLength(1);
     expect(ofType("aws:ec2/subnet:Subnet")).toHaveLength(4);
-});
-
-test("Kafka is MSK with IAM auth over TLS, and its bootstrap brokers are an output", () => {
-    expect(outputs.kafkaBootstrapBrokers).toMatch(/^([a-z0-9.-]+:9098)(,[a-z0-9.-]+:9098)*$/);
-    const cluster = one("aws:msk/cluster:Cluster").inputs;
-    expect(cluster.encryptionInfo.encryptionInTransit).toMatchObject({ clientBroker: "TLS", inCluster: true });
-    expect(cluster.clientAuthentication).toMatchObject({ sasl: { iam: true }, unauthenticated: false });
-    expect(outputs.kafkaClusterArn).toMatch(/^arn:aws:kafka:/);
 });
 
 test("dev runs two small brokers", () => {

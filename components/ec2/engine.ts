@@ -1,10 +1,10 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AccessConfig, ConsumerConfig, Ec2Config } from "../config";
+import { AccessConfig, Ec2Config } from "../config";
 import { consumerJobArgs } from "../consumerArgs";
 import { kafkaClientIngress } from "../kafka";
 import { checkpointPrefix, deadLetterPrefix, outputPrefix, s3Uri, SPARK_EVENTS_PREFIX } from "../locations";
-import { DataLakeRefs, ImageRefs, KafkaRefs, NetworkRefs } from "../refs";
+import { EngineBaseArgs, ImageRefs } from "../refs";
 import { ec2AssumeRolePolicy, hostPolicyDocument, SSM_CORE_POLICY } from "./policies";
 import {
     checkImagePinned,
@@ -36,25 +36,11 @@ export const IMDS_HOP_LIMIT = 2;
 /** Seconds a new worker needs (Docker install, image pull) before its CPU counts towards target tracking. */
 const WORKER_WARMUP_SECONDS = 300;
 
-export interface Ec2EngineArgs {
+export interface Ec2EngineArgs extends EngineBaseArgs {
     /** Instance types, worker group bounds, CPU target, root volume size and the private domain (validated config). */
     readonly config: Ec2Config;
-    /** The consumer: its name (checkpoint), topic, trigger and Spark settings. */
-    readonly consumer: ConsumerConfig;
-    /** CIDRs admitted to the UI ports; empty (the default) leaves the UIs to SSM port forwarding. */
-    readonly access: AccessConfig;
-    /** The VPC and private subnets the hosts run in. */
-    readonly network: NetworkRefs;
-    /** The bucket and key the consumer writes to and the history server reads from. */
-    readonly dataLake: DataLakeRefs;
-    /** Bootstrap brokers, auth mode, the brokers' security group and the consumer's Kafka policy. */
-    readonly kafka: KafkaRefs;
-    /** KAFKA_TOPICS for the consumer role: the topics it creates idempotently before its query starts (JSON list). */
-    readonly kafkaTopicsJson: pulumi.Input<string>;
     /** The consumer image, pinned by digest, and its repository (for ECR pull rights). */
     readonly image: ImageRefs;
-    /** The AWS region, for the hosts' ECR logins and S3A. */
-    readonly region: string;
 }
 
 /** Throws unless min <= desired <= max: an impossible group would fail only at `pulumi up`, half-built. */

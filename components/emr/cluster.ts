@@ -4,11 +4,11 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { CONSUMER_CONTEXT, contextFiles, contextHash, jvmDependencies, JvmDependency } from "../buildContext";
-import { AccessConfig, ConsumerConfig, EmrConfig } from "../config";
+import { ConsumerConfig, EmrConfig } from "../config";
 import { consumerJobArgs } from "../consumerArgs";
 import { kafkaClientIngress } from "../kafka";
 import { checkpointPrefix, deadLetterPrefix, outputPrefix, PREFIXES, s3Uri, SPARK_EVENTS_PREFIX } from "../locations";
-import { DataLakeRefs, KafkaRefs, NetworkRefs } from "../refs";
+import { EngineBaseArgs } from "../refs";
 import { alignSparkVersion, emrSparkVersion } from "./sparkVersions";
 import { EmrStep } from "./step";
 
@@ -70,23 +70,9 @@ export function launcherStepArgs(launcherUri: string, appName: string, sparkSubm
     ];
 }
 
-export interface EmrEngineArgs {
+export interface EmrEngineArgs extends EngineBaseArgs {
     /** Validated emr config: release, instance groups, scaling, step concurrency, termination protection. */
     readonly config: EmrConfig;
-    /** The consumer: its name (checkpoint), topic, trigger and Spark settings. */
-    readonly consumer: ConsumerConfig;
-    /** Who may reach the UIs directly; empty (the default) means SSM port forwarding only. */
-    readonly access: AccessConfig;
-    /** VPC and private subnets; the cluster runs in the first private subnet. */
-    readonly network: NetworkRefs;
-    /** The bucket (logs, artifacts, data, checkpoints) and its KMS key. */
-    readonly dataLake: DataLakeRefs;
-    /** Brokers, auth mode, client port, their security group and the consumer's IAM policy. */
-    readonly kafka: KafkaRefs;
-    /** KAFKA_TOPICS JSON: the topics the job creates idempotently before its query starts. */
-    readonly kafkaTopicsJson: pulumi.Input<string>;
-    /** AWS region (console URL, SSM commands, the step provider's SDK client). */
-    readonly region: string;
     /** The job's build context. Default jobs/streaming-consumer; tests point it at a copy to change the job's hash. */
     readonly jobDir?: string;
 }

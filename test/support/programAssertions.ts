@@ -1,4 +1,4 @@
-import { ofType, registered, Registered } from "./mocks";
+import { one, ofType, registered, Registered } from "./mocks";
 import { StackOutputs } from "./program";
 
 // Assertions every shipped stack must pass, shared by the per-stack program tests.
@@ -37,4 +37,55 @@ export function expectStandardOutputs(outputs: StackOutputs, consumer: string, t
     expect(outputs.vpcId).toEqual(expect.any(String));
 }
 
-export { ofType };
+
+/** The tests every shipped stack must pass; `outputs` is read lazily, after the file's `beforeAll` ran the program. */
+export function describeEveryStack(stack: string, engine: string, outputs: () => StackOutputs): void {
+    test("exports the standard outputs, well formed", () => {
+        expectStandardOutputs(outputs(), "events-consumer", "events");
+        expect(outputs().engine).toBe(engine);
+    });
+
+    test("no security group admits the whole internet", () => {
+        expect(openIngress().map((r) => r.name)).toEqual([]);
+    });
+
+    test("every resource belongs to a component", () => {
+        expect(orphans().map((r) => r.name)).toEqual([]);
+    });
+
+    test("every component's provider tags resources with project, stack and component", () => {
+        const providers = ofType("pulumi:providers:aws");
+        expect(providers.length).toBeGreaterThanOrEqual(2);
+        for (const p of providers) {
+            // Provider inputs reach the engine JSON-encoded.
+            const defaultTags = typeof p.inputs.defaultTags === "string" ? JSON.parse(p.inputs.defaultTags) : p.inputs.defaultTags;
+            expect(defaultTags.tags).toMatchObject({ project: "spark-streaming", stack, component: expect.any(String) });
+        }
+    });
+
+    test("the data lake bucket is hardened", () => {
+        const bucket = one("aws:s3/bucket:Bucket");
+        const kinds = registered.filter((r) => r.parent === bucket.parent).map((r) => r.type);
+        expect(kinds).toEqual(
+            expect.arrayContaining([
+                "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+                "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+                "aws:s3/bucketVersioning:BucketVersioning",
+                "aws:s3/bucketPolicy:BucketPolicy",
+                "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+                "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+            ]),
+        );
+        const pab = one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs;
+        expect(pab).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+        expect(one("aws:kms/key:Key").inputs.enableKeyRotation).toBe(true);
+    });
+
+    test("Kafka is MSK with IAM auth over TLS, and its bootstrap brokers are an output", () => {
+        expect(outputs().kafkaBootstrapBrokers).toMatch(/^([a-z0-9.-]+:9098)(,[a-z0-9.-]+:9098)*$/);
+        const cluster = one("aws:msk/cluster:Cluster").inputs;
+        expect(cluster.encryptionInfo.encryptionInTransit).toMatchObject({ clientBroker: "TLS", inCluster: true });
+        expect(cluster.clientAuthentication).toMatchObject({ sasl: { iam: true }, unauthenticated: false });
+        expect(outputs().kafkaClusterArn).toMatch(/^arn:aws:kafka:/);
+    });
+}
