@@ -87,7 +87,7 @@ stop_apps() {
 submit_pid=""
 
 # Run by the traps below, which shellcheck does not follow.
-# shellcheck disable=SC2317
+# shellcheck disable=SC2317,SC2329
 on_signal() {
     local signal=$1 code=$2
     trap '' TERM INT
