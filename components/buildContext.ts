@@ -50,8 +50,8 @@ export function contextHash(dir: string = CONSUMER_CONTEXT): string {
 export interface JvmDependency {
     /** `group:artifact:version`. */
     readonly coordinate: string;
-    /** EMR 7 already ships it (its own S3 connector stack), so the EMR engine leaves it out. */
-    readonly emrProvided: boolean;
+    /** Tagged `not-on-emr`: EMR 7 has its own S3 connector (EMRFS), so the S3A stack stays off the cluster. */
+    readonly notOnEmr: boolean;
 }
 
 /** The one list of JVM dependencies the Dockerfile, the tests and the EMR engine all use. */
@@ -67,6 +67,6 @@ export function jvmDependencies(dir: string = CONSUMER_CONTEXT): JvmDependency[]
             if (!/^[\w.-]+:[\w.-]+:[\w.-]+$/.test(coordinate)) {
                 throw new Error(`${file}: "${coordinate}" is not a Maven coordinate group:artifact:version`);
             }
-            return { coordinate, emrProvided: tags.includes("emr-provided") };
+            return { coordinate, notOnEmr: tags.includes("not-on-emr") };
         });
 }

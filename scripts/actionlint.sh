@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Lint the GitHub workflows with actionlint (syntax, expressions, action inputs, and the `run:` scripts through
-# shellcheck when it is on PATH). actionlint is built from its Go module into the gitignored cache on first run,
+# the shellcheck binary when it is on PATH). actionlint is built from its Go module into the gitignored cache on first run,
 # pinned by version, so a fresh clone needs only Go; nothing is fetched again once the binary is there.
 set -euo pipefail
 

@@ -401,9 +401,9 @@ describe("the consumer step", () => {
 
     test("--packages lists the JVM dependencies EMR does not ship, in file order", () => {
         const deps = [
-            { coordinate: "a:b:1", emrProvided: false },
-            { coordinate: "org.apache.hadoop:hadoop-aws:3.3.4", emrProvided: true },
-            { coordinate: "c:d:2", emrProvided: false },
+            { coordinate: "a:b:1", notOnEmr: false },
+            { coordinate: "org.apache.hadoop:hadoop-aws:3.3.4", notOnEmr: true },
+            { coordinate: "c:d:2", notOnEmr: false },
         ];
         expect(emrPackages(deps, "3.5.6")).toBe("a:b:1,c:d:2");
         const packages = after(stepArgs(), "--packages");
@@ -427,9 +427,9 @@ describe("the consumer step", () => {
 
     test("alignSparkVersion rewrites only org.apache.spark coordinates", () => {
         const deps = [
-            { coordinate: "org.apache.spark:spark-sql-kafka-0-10_2.12:3.5.7", emrProvided: false },
-            { coordinate: "org.apache.sparkx:other:3.5.7", emrProvided: false },
-            { coordinate: "software.amazon.msk:aws-msk-iam-auth:2.3.2", emrProvided: false },
+            { coordinate: "org.apache.spark:spark-sql-kafka-0-10_2.12:3.5.7", notOnEmr: false },
+            { coordinate: "org.apache.sparkx:other:3.5.7", notOnEmr: false },
+            { coordinate: "software.amazon.msk:aws-msk-iam-auth:2.3.2", notOnEmr: false },
         ];
         expect(alignSparkVersion(deps, "3.5.5").map((d) => d.coordinate)).toEqual([
             "org.apache.spark:spark-sql-kafka-0-10_2.12:3.5.5",
@@ -447,12 +447,15 @@ describe("the consumer step", () => {
         expect(emrSparkVersion("emr-7.13.0")).toBe("3.5.6");
     });
 
-    test("spark-hadoop-cloud stays on EMR, because the job itself picks the abortable checkpoint manager for s3:// checkpoints", () => {
-        expect(after(stepArgs(), "--packages")).toContain("org.apache.spark:spark-hadoop-cloud_2.12:3.5.6");
-        // If the job stops choosing it by itself, the jar can leave EMR's --packages: this test says when.
+    test("the S3A stack stays off EMR, spark-hadoop-cloud included, and the job is not told to use its checkpoint manager", () => {
+        const packages = after(stepArgs(), "--packages");
+        expect(packages).toContain("org.apache.spark:spark-sql-kafka-0-10_2.12:3.5.6");
+        expect(packages).not.toMatch(/spark-hadoop-cloud|hadoop-aws|aws-java-sdk-bundle/);
+        // The job picks the abortable manager only for S3A checkpoints; EMR's s3:// is EMRFS, which cannot load it.
         const jobMain = fs.readFileSync(path.join(CONSUMER_CONTEXT, "streaming_consumer", "main.py"), "utf8");
-        expect(jobMain).toMatch(/"spark\.sql\.streaming\.checkpointFileManagerClass" not in confs/);
+        expect(jobMain).toMatch(/def uses_s3a\(/);
         expect(confs(stepArgs())).not.toContainEqual(expect.stringMatching(/^spark\.sql\.streaming\.checkpointFileManagerClass=/));
+        expect(confs(stepArgs())).not.toContainEqual(expect.stringMatching(/^spark\.hadoop\.fs\.s3\.impl=/));
     });
 
     test("the step runs on the cluster via command-runner with ActionOnFailure CONTINUE, old step gone before a new cluster's", () => {

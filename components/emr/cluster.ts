@@ -113,15 +113,14 @@ export function jobFiles(jobDir: string): { entryPoint: string; packageFiles: st
 /**
  * The `--packages` of the step: every JVM dependency EMR does not already ship, in file order, with the Spark
  * artifacts at the cluster's Spark version (the file pins the image's). EMR 7 brings its own S3 stack (EMRFS), so
- * the S3A jars stay out. spark-hadoop-cloud stays in: the job itself selects AbortableStreamBasedCheckpointFileManager
- * (from that jar) for any s3:// or s3a:// checkpoint unless told otherwise with its own --conf, so on EMR too the
- * class must load. spark-submit resolves these from Maven Central on the master (through the NAT gateway) at each
+ * the S3A jars stay out, and so does spark-hadoop-cloud: the job picks its AbortableStreamBasedCheckpointFileManager
+ * only for checkpoints that go through S3A, and its transitive Hadoop 3.3 cloud modules would sit beside EMR's 3.4. spark-submit resolves these from Maven Central on the master (through the NAT gateway) at each
  * submit; the alternative, uploading the resolved jars next to the job and passing `--jars`, avoids that network
  * dependency but needs a Maven resolve at `pulumi up`.
  */
 export function emrPackages(deps: readonly JvmDependency[], sparkVersion: string): string {
     return alignSparkVersion(
-        deps.filter((d) => !d.emrProvided),
+        deps.filter((d) => !d.notOnEmr),
         sparkVersion,
     )
         .map((d) => d.coordinate)

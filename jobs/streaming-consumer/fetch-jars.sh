@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Fetch the consumer's JVM dependencies (jobs/streaming-consumer/jvm-dependencies.txt) into a folder.
+#
+#   fetch-jars.sh DEST_DIR SPARK_JARS_DIR [--skip-not-on-emr]
+#
+# Used by the Dockerfile (it lives here, inside the image's build context) and, through
+# scripts/fetch-jars.sh, by the tests: the image and the tests get the same jars.
+# Dependencies are resolved transitively, then two kinds of jar are dropped:
+#  - any artifact Spark already ships in SPARK_JARS_DIR (whatever its version): two versions of
+#    jackson or netty on one classpath break Spark in ways that only show at run time;
+#  - the cloud modules spark-hadoop-cloud pulls in (Azure, GCS, Aliyun, OpenStack) that this job never uses.
+# Re-running with an unchanged list is a no-op (stamp file holds the list's hash).
+set -euo pipefail
+JOB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+die() { echo "error: $*" >&2; exit 1; }
+
+# Resolve Maven coordinates (one per argument) with their runtime dependencies and print
+# "group:artifact:version<TAB>/absolute/path.jar" lines. One Maven run, so one JVM start.
+mvn_resolve() {
+  command -v mvn >/dev/null || die "Maven (mvn) is not installed; it is needed to fetch the jars"
+  local work deps=""
+  work="$(mktemp -d)"
+  for coord in "$@"; do
+    IFS=: read -r g a v <<<"$coord"
+    [[ -n "$g" && -n "$a" && -n "$v" ]] || die "bad Maven coordinate '$coord' (want group:artifact:version)"
+    deps+="<dependency><groupId>$g</groupId><artifactId>$a</artifactId><version>$v</version></dependency>"
+  done
+  cat >"$work/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>
+<groupId>local</groupId><artifactId>resolve</artifactId><version>0</version>
+<dependencies>$deps</dependencies></project>
+POM
+  if ! (cd "$work" && mvn -B -q dependency:list -DincludeScope=runtime -DoutputAbsoluteArtifactFilename=true \
+        -DoutputFile="$work/list.txt" >"$work/mvn.log" 2>&1); then
+    cat "$work/mvn.log" >&2
+    die "Maven could not resolve: $*"
+  fi
+  # Lines look like "   group:artifact:jar[:classifier]:version:scope:/path/file.jar" (newer plugins add " -- module ...").
+  sed -e 's/ -- .*$//' -e 's/^ *//' "$work/list.txt" | awk -F: 'NF>=6 && $3=="jar" {
+      if (NF==6) printf "%s:%s:%s\t%s\n", $1, $2, $4, $6; else printf "%s:%s:%s\t%s\n", $1, $2, $5, $7 }'
+  rm -rf "$work"
+}
+
+
+dest=${1:?usage: fetch-jars.sh DEST_DIR SPARK_JARS_DIR [--skip-not-on-emr]}
+spark_jars=${2:?usage: fetch-jars.sh DEST_DIR SPARK_JARS_DIR [--skip-not-on-emr]}
+skip_emr=false
+[[ "${3:-}" == "--skip-not-on-emr" ]] && skip_emr=true
+[[ -d "$spark_jars" ]] || die "Spark jars folder '$spark_jars' does not exist"
+list="$JOB_DIR/jvm-dependencies.txt"
+
+EXCLUDED_GROUPS=" com.google.cloud.bigdataoss com.aliyun com.aliyun.oss com.microsoft.azure org.jdom \
+  org.codehaus.jettison stax org.ini4j io.opentracing javax.xml.bind javax.activation org.eclipse.jetty \
+  org.wildfly.openssl io.netty "
+# netty-nio-client: the async HTTP client of AWS SDK v2; MSK IAM auth uses the sync (Apache) client,
+# and leaving it out keeps a second netty off the classpath.
+EXCLUDED_ARTIFACTS=" hadoop-azure hadoop-azure-datalake hadoop-aliyun hadoop-openstack hadoop-cloud-storage \
+  hadoop-annotations netty-nio-client "
+
+coords=()
+while read -r coord tag _; do
+  [[ -z "$coord" || "$coord" == \#* ]] && continue
+  [[ "$tag" == "not-on-emr" && $skip_emr == true ]] && continue
+  [[ -z "$tag" || "$tag" == "not-on-emr" ]] || die "$list: unknown tag '$tag' after $coord"
+  coords+=("$coord")
+done <"$list"
+
+stamp="$dest/.stamp"
+want="$( (cat "$list" "${BASH_SOURCE[0]}"; echo "$skip_emr"; ls "$spark_jars") | sha256sum | cut -d' ' -f1)"
+if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+  echo "jars up to date in $dest"
+  exit 0
+fi
+
+resolved="$(mvn_resolve "${coords[@]}")"
+rm -rf "$dest" && mkdir -p "$dest"
+while IFS=$'\t' read -r gav path; do
+  IFS=: read -r g a _ <<<"$gav"
+  [[ "$EXCLUDED_GROUPS" == *" $g "* || "$EXCLUDED_ARTIFACTS" == *" $a "* ]] && continue
+  if compgen -G "$spark_jars/$a-[0-9]*.jar" >/dev/null; then continue; fi
+  cp "$path" "$dest/"
+done <<<"$resolved"
+echo "$want" >"$stamp"
+echo "fetched $(find "$dest" -name "*.jar" | wc -l) jars into $dest"

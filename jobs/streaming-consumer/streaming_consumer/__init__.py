@@ -1,0 +1,1 @@
+"""Kafka -> Parquet (+ dead letter) Spark Structured Streaming consumer."""

@@ -1,0 +1,203 @@
+"""Test helpers: producing to Kafka, running the job as a real process, reading results back."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+JOB_DIR = Path(__file__).resolve().parents[1]
+REPO_ROOT = JOB_DIR.parents[1]
+
+
+def jars_dir() -> Path:
+    d = Path(os.environ.get("STREAMING_JARS_DIR", REPO_ROOT / ".cache" / "jars"))
+    if not any(d.glob("*.jar")):
+        raise RuntimeError(f"no jars in {d}: run scripts/test-python.sh (it fetches them) or set STREAMING_JARS_DIR")
+    return d
+
+
+def jar_paths() -> list[str]:
+    return sorted(str(p) for p in jars_dir().glob("*.jar"))
+
+
+@dataclass
+class S3Env:
+    endpoint: str
+    bucket: str
+    client: Any = None
+
+    def hadoop_conf(self) -> dict[str, str]:
+        return {
+            "fs.s3a.endpoint": self.endpoint,
+            "fs.s3a.endpoint.region": "us-east-1",
+            "fs.s3a.path.style.access": "true",
+            "fs.s3a.connection.ssl.enabled": "false",
+            "fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+            "fs.s3a.access.key": "test",
+            "fs.s3a.secret.key": "test",
+            "fs.s3a.change.detection.mode": "none",
+            "fs.s3a.attempts.maximum": "3",
+            "fs.s3a.retry.limit": "3",
+        }
+
+    def job_conf_flags(self) -> list[str]:
+        flags = []
+        for k, v in self.hadoop_conf().items():
+            flags += ["--conf", f"spark.hadoop.{k}={v}"]
+        return flags
+
+
+def local_job_flags(local: bool = True) -> list[str]:
+    """Spark settings for a test run of the job: small and loopback-only. `local`: in-process Spark
+    with the fetched jars (python -m); otherwise the entrypoint chooses the master and the jars."""
+    flags = [
+        "--conf", "spark.sql.shuffle.partitions=2",
+        "--conf", "spark.ui.enabled=false",
+        "--conf", "spark.driver.host=127.0.0.1",
+        "--conf", "spark.driver.bindAddress=127.0.0.1",
+    ]
+    if local:
+        flags += [
+            "--conf", "spark.master=local[2]",
+            "--conf", "spark.driver.memory=1g",
+            "--conf", f"spark.jars={','.join(jar_paths())}",
+        ]
+    return flags
+
+
+def python_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(JOB_DIR) + os.pathsep + env.get("PYTHONPATH", "")
+    env["SPARK_LOCAL_IP"] = "127.0.0.1"
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+@dataclass
+class JobRun:
+    proc: subprocess.Popen
+    log_path: Path
+
+    def wait(self, timeout: float) -> int:
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"job did not finish within {timeout}s; log tail:\n{self.log_tail()}")
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: python driver and its JVM, like a crashed host."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(timeout=30)
+
+    def events(self) -> list[dict]:
+        out = []
+        for line in self.log_path.read_text(errors="replace").splitlines():
+            if line.startswith("{"):
+                try:
+                    out.append(json.loads(line))
+                except json.JSONDecodeError:
+                    pass
+        return out
+
+    def log_tail(self, n: int = 60) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+
+
+def start_job(args: list[str], log_path: Path, cmd: list[str] | None = None, env: dict | None = None) -> JobRun:
+    log = open(log_path, "ab")
+    proc = subprocess.Popen(
+        (cmd or [sys.executable, "-m", "streaming_consumer"]) + args,
+        cwd=JOB_DIR,
+        env=env or python_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    return JobRun(proc, log_path)
+
+
+def job_args(bootstrap: str, topic: str, base: str, s3, *extra: str, local: bool = True) -> list[str]:
+    return [
+        "--bootstrap-servers", bootstrap,
+        "--topic", topic,
+        "--output", f"{base}/data/{topic}",
+        "--dead-letter", f"{base}/dead-letter/{topic}",
+        "--checkpoint", f"{base}/checkpoints/{topic}",
+        *s3.job_conf_flags(),
+        *local_job_flags(local),
+        *extra,
+    ]
+
+
+def wait_until(predicate, timeout: float, what: str, interval: float = 0.5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+# --- data -------------------------------------------------------------------------------------------
+
+def valid_event(i: int, hour: int = 10) -> dict:
+    return {
+        "event_id": f"e-{i}",
+        "event_time": f"2024-05-0{1 + i % 3}T{hour:02d}:{i % 60:02d}:00Z",
+        "type": "click" if i % 2 else "view",
+        "user_id": f"u-{i % 7}",
+        "amount": i * 1.5,
+        "attributes": {"source": "test", "n": str(i)},
+    }
+
+
+def invalid_values(tag: str) -> list[tuple[str, str]]:
+    """(raw value, a phrase its dead-letter error must contain): one of each kind of invalid record."""
+    return [
+        (f"not json {tag}", "not valid JSON"),
+        (f'["array", "{tag}"]', "JSON array, not a JSON object"),
+        (f'{{"event_id": "m-{tag}", "type": "click"}}', "required field 'event_time' is missing"),
+        (f'{{"event_id": "w-{tag}", "event_time": "2024-05-01T00:00:00Z", "type": "t", "amount": "12.5"}}', "field 'amount' must be double"),
+        (f'{{"event_id": "ts-{tag}", "event_time": "yesterday", "type": "t"}}', "must be an ISO-8601 timestamp"),
+        (f'{{"event_id": 42, "event_time": "2024-05-01T00:00:00Z", "type": "t", "user_id": "{tag}"}}', "field 'event_id' must be a string, got a JSON number"),
+        (f'{{"event_id": "x-{tag}", "event_time": "2024-05-01T00:00:00Z", "type": "t", ', "not valid JSON"),
+    ]
+
+
+def produce(spark, bootstrap: str, topic: str, values: list[str], partitions: int = 1) -> None:
+    """Write values to the topic through Spark's Kafka sink, spread round-robin over partitions."""
+    rows = [(i % partitions, v) for i, v in enumerate(values)]
+    df = spark.createDataFrame(rows, "partition int, value string")
+    (
+        df.write.format("kafka")
+        .option("kafka.bootstrap.servers", bootstrap)
+        .option("topic", topic)
+        .option("kafka.acks", "all")
+        .option("kafka.enable.idempotence", "true")
+        .save()
+    )
+
+
+def read_topic(spark, bootstrap: str, topic: str) -> dict[tuple[int, int], str]:
+    """(partition, offset) -> value of every record in the topic: the ground truth."""
+    rows = (
+        spark.read.format("kafka")
+        .option("kafka.bootstrap.servers", bootstrap)
+        .option("subscribe", topic)
+        .option("startingOffsets", "earliest")
+        .load()
+        .selectExpr("partition", "offset", "cast(value as string) as value")
+        .collect()
+    )
+    return {(r.partition, r.offset): r.value for r in rows}
