@@ -193,6 +193,14 @@ describe("worker group", () => {
         expect(lt.inputs.instanceType).toBe("m6i.xlarge");
     });
 
+    test("instances and volumes the group launches carry the provider's default tags, which stop at the template", () => {
+        const lt = oneIn("dev", "aws:ec2/launchTemplate:LaunchTemplate", "worker");
+        expect(lt.inputs.tagSpecifications.map((t: any) => t.resourceType)).toEqual(["instance", "volume"]);
+        for (const spec of lt.inputs.tagSpecifications) {
+            expect(spec.tags).toMatchObject({ project: "spark-streaming", stack: "test", component: "mock", Name: expect.stringMatching(/-worker$/) });
+        }
+    });
+
     test("workers run the image by digest and find the master by its DNS name", () => {
         const userData = decode(oneIn("dev", "aws:ec2/launchTemplate:LaunchTemplate", "worker").inputs.userData);
         expect(userData).toContain(`${IMAGE}\n`);

@@ -291,6 +291,7 @@ export class Ec2Engine extends pulumi.ComponentResource {
 
         // --- Workers. The image is in their user data: a new image is a new launch template version, and the
         // group's instance refresh rolls the workers (new ones first) so executors run the driver's build.
+        const defaultTags = aws.getDefaultTagsOutput({}, parent);
         const launchTemplate = new aws.ec2.LaunchTemplate(
             `${name}-worker`,
             {
@@ -307,10 +308,12 @@ export class Ec2Engine extends pulumi.ComponentResource {
                 ],
                 userData: image.imageUri.apply((imageUri) => base64(renderWorkerUserData({ region, masterDnsName: dnsName, imageUri }))),
                 updateDefaultVersion: true,
-                tagSpecifications: [
-                    { resourceType: "instance", tags: { Name: `${name}-worker` } },
-                    { resourceType: "volume", tags: { Name: `${name}-worker` } },
-                ],
+                // The provider's default tags stop at the launch template; instances and volumes the group launches
+                // get them only through the template's tag specifications.
+                tagSpecifications: ["instance", "volume"].map((resourceType) => ({
+                    resourceType,
+                    tags: defaultTags.apply((d) => ({ ...d.tags, Name: `${name}-worker` })),
+                })),
             },
             parent,
         );

@@ -109,6 +109,9 @@ function invokeResult(args: pulumi.runtime.MockCallArgs): Record<string, any> {
             return { value: "ami-0123456789abcdef0", name: args.inputs.name, type: "String" };
         case "aws:ec2/getInstances:getInstances":
             return { ids: ["i-0123456789abcdef0"], privateIps: ["10.0.1.20"], publicIps: [] };
+        case "aws:index/getDefaultTags:getDefaultTags":
+            // What a component's provider carries (components/tags.ts); the mocks cannot see the real provider.
+            return { id: "default-tags", tags: { project: "spark-streaming", stack: "test", component: "mock" } };
         case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
             return { userName: "AWS", password: "mock-password", proxyEndpoint: `https://${ACCOUNT_ID}.dkr.ecr.${REGION}.amazonaws.com` };
         default:
