@@ -5,7 +5,8 @@ import { consumerJobArgs } from "../consumerArgs";
 import { kafkaClientIngress } from "../kafka";
 import { checkpointPrefix, deadLetterPrefix, outputPrefix, s3Uri, SPARK_EVENTS_PREFIX } from "../locations";
 import { EngineBaseArgs, ImageRefs } from "../refs";
-import { ec2AssumeRolePolicy, hostPolicyDocument, SSM_CORE_POLICY } from "./policies";
+import { assumeRolePolicy, ssmTunnelCommand } from "../hostAccess";
+import { hostPolicyDocument, SSM_CORE_POLICY } from "./policies";
 import {
     checkImagePinned,
     DEPLOY_PARAMETERS,
@@ -86,12 +87,6 @@ export const MASTER_UIS = {
     consumerApp: SPARK_PORTS.appUi,
     sparkHistory: SPARK_PORTS.historyUi,
 } as const;
-
-/** The `aws ssm start-session` port-forwarding command that puts a master UI on localhost:<port>. */
-export function tunnelCommand(region: string, instanceId: string, port: number): string {
-    const parameters = JSON.stringify({ portNumber: [String(port)], localPortNumber: [String(port)] });
-    return `aws ssm start-session --region ${region} --target ${instanceId} --document-name AWS-StartPortForwardingSession --parameters '${parameters}'`;
-}
 
 const base64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
 
@@ -179,7 +174,7 @@ export class Ec2Engine extends pulumi.ComponentResource {
         const hostRole = (role: "master" | "worker", prefixes: string[]) => {
             const iamRole = new aws.iam.Role(
                 `${name}-${role}`,
-                { assumeRolePolicy: ec2AssumeRolePolicy(), description: `Spark ${role} hosts of the ec2 engine` },
+                { assumeRolePolicy: assumeRolePolicy("ec2.amazonaws.com"), description: `Spark ${role} hosts of the ec2 engine` },
                 parent,
             );
             new aws.iam.RolePolicy(
@@ -357,7 +352,7 @@ export class Ec2Engine extends pulumi.ComponentResource {
             Object.fromEntries(Object.entries(MASTER_UIS).map(([ui, port]) => [ui, `http://${host}:${port}`])),
         );
         this.uiTunnels = master.id.apply((id) =>
-            Object.fromEntries(Object.entries(MASTER_UIS).map(([ui, port]) => [ui, tunnelCommand(region, id, port)])),
+            Object.fromEntries(Object.entries(MASTER_UIS).map(([ui, port]) => [ui, ssmTunnelCommand(region, id, port)])),
         );
         this.masterInstanceId = master.id;
         this.masterPrivateIp = master.privateIp;

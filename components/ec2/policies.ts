@@ -90,11 +90,3 @@ export function hostPolicyDocument(input: HostPolicyInput): string {
         ],
     });
 }
-
-/** An EC2 trust policy: only instances (through their profile) assume the host roles. */
-export function ec2AssumeRolePolicy(): string {
-    return JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
-    });
-}

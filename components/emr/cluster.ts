@@ -8,6 +8,7 @@ import { ConsumerConfig, EmrConfig } from "../config";
 import { consumerJobArgs } from "../consumerArgs";
 import { kafkaClientIngress } from "../kafka";
 import { checkpointPrefix, deadLetterPrefix, outputPrefix, PREFIXES, s3Uri, SPARK_EVENTS_PREFIX } from "../locations";
+import { assumeRolePolicy, ssmTunnelCommand } from "../hostAccess";
 import { EngineBaseArgs } from "../refs";
 import { alignSparkVersion, emrSparkVersion } from "./sparkVersions";
 import { EmrStep } from "./step";
@@ -255,19 +256,6 @@ export function serviceRolePolicy(instanceRoleArn: string, subnetId: string, kms
             },
         ],
     });
-}
-
-function assumeRolePolicy(service: string): string {
-    return canonicalJson({
-        Version: "2012-10-17",
-        Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }],
-    });
-}
-
-/** The SSM command that forwards a UI port of the master to the same port on the reader's machine. */
-export function tunnelCommand(instanceId: string, port: number, region: string): string {
-    const params = JSON.stringify({ portNumber: [String(port)], localPortNumber: [String(port)] });
-    return `aws ssm start-session --region ${region} --target ${instanceId} --document-name AWS-StartPortForwardingSession --parameters '${params}'`;
 }
 
 export class EmrEngine extends pulumi.ComponentResource {
@@ -538,8 +526,8 @@ export class EmrEngine extends pulumi.ComponentResource {
             console: `https://${args.region}.console.aws.amazon.com/emr/home?region=${args.region}#/clusterDetails/${id}`,
         }));
         this.uiTunnels = masterInstanceId.apply((id): Record<string, string> => ({
-            yarn: tunnelCommand(id, UI_PORTS.yarn, args.region),
-            sparkHistory: tunnelCommand(id, UI_PORTS.sparkHistory, args.region),
+            yarn: ssmTunnelCommand(args.region, id, UI_PORTS.yarn),
+            sparkHistory: ssmTunnelCommand(args.region, id, UI_PORTS.sparkHistory),
         }));
         this.stepId = step.stepId;
         this.artifactsUri = artifactsUri;
