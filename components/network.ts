@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { NetworkConfig } from "./config";
+import { isIpv4Cidr, NetworkConfig } from "./config";
 import { NetworkRefs } from "./refs";
 
 /** Subnets are carved as 16 equal blocks of the VPC: private subnets take slots 0-7, public ones slots 8-15. */
@@ -42,11 +42,11 @@ function numberToIp(n: number): string {
 
 /** Parses `a.b.c.d/p` into its base address (as a number) and prefix length. */
 export function parseCidr(cidr: string): { base: number; prefix: number } {
-    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
-    if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 32) {
+    if (!isIpv4Cidr(cidr)) {
         throw new Error(`"${cidr}" is not an IPv4 CIDR block such as 10.0.0.0/16`);
     }
-    return { base: ipToNumber(`${m[1]}.${m[2]}.${m[3]}.${m[4]}`), prefix: Number(m[5]) };
+    const [ip, prefix] = cidr.split("/");
+    return { base: ipToNumber(ip), prefix: Number(prefix) };
 }
 
 /**
