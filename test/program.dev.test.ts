@@ -1,6 +1,6 @@
 import { one, ofType, registered } from "./support/mocks";
 import { runProgram, StackOutputs } from "./support/program";
-import { describeEveryStack } from "./support/programAssertions";
+import { describeEveryStack, expectConsumerWiring } from "./support/programAssertions";
 
 // The whole program under mocks with Pulumi.dev.yaml (and Pulumi.yaml's defaults) as the CLI would load them.
 let outputs: StackOutputs;
@@ -30,13 +30,7 @@ test("the consumer runs the pushed image, pinned by digest, wired to the brokers
     const association = one("aws:ssm/association:Association").inputs;
     expect(association.parameters.imageUri).toBe(outputs.imageUri);
     const flags = Buffer.from(association.parameters.consumerArgs, "base64").toString("utf8").split("\n");
-    const flag = (name: string) => flags[flags.indexOf(name) + 1];
-    expect(flag("--bootstrap-servers")).toBe(outputs.kafkaBootstrapBrokers);
-    expect(flag("--topic")).toBe("events");
-    expect(flag("--output")).toBe(outputs.outputLocation);
-    expect(flag("--dead-letter")).toBe(outputs.deadLetterLocation);
-    expect(flag("--checkpoint")).toBe(outputs.checkpointLocation);
-    expect(flag("--kafka-auth")).toBe("iam");
+    expectConsumerWiring(flags, outputs);
 });
 
 test("the Spark UIs are private, each with an SSM tunnel command", () => {

@@ -1,6 +1,6 @@
 import { one, ofType } from "./support/mocks";
 import { runProgram, StackOutputs } from "./support/program";
-import { describeEveryStack } from "./support/programAssertions";
+import { describeEveryStack, expectConsumerWiring } from "./support/programAssertions";
 
 // The whole program under mocks with Pulumi.prod.yaml (and Pulumi.yaml's defaults) as the CLI would load them.
 let outputs: StackOutputs;
@@ -36,12 +36,7 @@ test("the consumer runs as an EMR step wired to the brokers, the topic, the S3 l
     const args: string[] = step.args;
     const flag = (name: string) => args[args.indexOf(name) + 1];
     expect(args).toEqual(expect.arrayContaining(["--deploy-mode", "cluster"]));
-    expect(flag("--bootstrap-servers")).toBe(outputs.kafkaBootstrapBrokers);
-    expect(flag("--topic")).toBe("events");
-    expect(flag("--output")).toBe(outputs.outputLocation);
-    expect(flag("--dead-letter")).toBe(outputs.deadLetterLocation);
-    expect(flag("--checkpoint")).toBe(outputs.checkpointLocation);
-    expect(flag("--kafka-auth")).toBe("iam");
+    expectConsumerWiring(args, outputs);
     expect(JSON.parse(flag("--ensure-topics"))).toEqual([expect.objectContaining({ name: "events", partitions: 12 })]);
 });
 

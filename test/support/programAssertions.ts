@@ -38,6 +38,17 @@ export function expectStandardOutputs(outputs: StackOutputs, consumer: string, t
 }
 
 
+/** The consumer's flags (as an engine hands them to the job) point at this stack's brokers, topic and S3 locations. */
+export function expectConsumerWiring(args: string[], outputs: StackOutputs): void {
+    const flag = (name: string) => args[args.indexOf(name) + 1];
+    expect(flag("--bootstrap-servers")).toBe(outputs.kafkaBootstrapBrokers);
+    expect(flag("--topic")).toBe("events");
+    expect(flag("--output")).toBe(outputs.outputLocation);
+    expect(flag("--dead-letter")).toBe(outputs.deadLetterLocation);
+    expect(flag("--checkpoint")).toBe(outputs.checkpointLocation);
+    expect(flag("--kafka-auth")).toBe("iam");
+}
+
 /** The tests every shipped stack must pass; `outputs` is read lazily, after the file's `beforeAll` ran the program. */
 export function describeEveryStack(stack: string, engine: string, outputs: () => StackOutputs): void {
     test("exports the standard outputs, well formed", () => {
