@@ -199,6 +199,10 @@ const kafkaSchema = z
         }
     });
 
+/** Bounds of `consumer.stopGracePeriodSeconds`: long enough for a micro-batch to commit, short enough for a redeploy. */
+export const MIN_STOP_GRACE_SECONDS = 10;
+export const MAX_STOP_GRACE_SECONDS = 3600;
+
 const consumerSchema = z.strictObject({
     /** The consumer's name: its checkpoint is `checkpoints/<name>/`. Never change it on a running stack: a new checkpoint re-reads the topic. */
     name: dnsLabel.default("events-consumer"),
@@ -210,6 +214,12 @@ const consumerSchema = z.strictObject({
     maxOffsetsPerTrigger: z.number().int().min(1).default(500000),
     /** Where a brand-new checkpoint starts reading. */
     startingOffsets: z.enum(["earliest", "latest"]).default("earliest"),
+    /**
+     * On a stop (SIGTERM: a redeploy, a host shutdown, a cancelled step), how long the running micro-batch may take
+     * to commit before the consumer aborts it, in seconds. Every engine waits at least this long (plus the JVM's
+     * shutdown, see `consumerStopTimeoutSeconds`) before killing the consumer. Longer than a batch usually takes.
+     */
+    stopGracePeriodSeconds: z.number().int().min(MIN_STOP_GRACE_SECONDS).max(MAX_STOP_GRACE_SECONDS).default(120),
     /** Extra Spark settings for the consumer (`--conf key=value`). */
     sparkConf: z.record(z.string().regex(/^spark\.[A-Za-z0-9._-]+$/, { message: "must be a Spark setting starting with spark." }), z.string()).default({}),
 });

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ConsumerConfig } from "./config";
+import { ConsumerConfig, MAX_STOP_GRACE_SECONDS } from "./config";
 
 // The consumer's command line, built in one place so every engine starts the same job the same way.
 // Flags are the job's own (jobs/streaming-consumer, `python -m streaming_consumer --help`).
@@ -30,8 +30,29 @@ export function consumerJobArgs(consumer: ConsumerConfig, wiring: ConsumerWiring
             "--max-offsets-per-trigger", String(consumer.maxOffsetsPerTrigger),
             "--starting-offsets", consumer.startingOffsets,
             "--kafka-auth", wiring.kafkaAuth,
+            "--stop-grace-period", String(consumer.stopGracePeriodSeconds),
             ...Object.keys(conf)
                 .sort()
                 .flatMap((k) => ["--conf", `${k}=${conf[k]}`]),
         ]);
 }
+
+/**
+ * What the job needs after its grace period on top: an abort that waits up to 30 s for Spark to let go of the
+ * batch, then stopping the SparkContext and the JVM (S3 streams closed, executors released).
+ */
+export const STOP_SHUTDOWN_MARGIN_SECONDS = 60;
+
+/**
+ * How long every engine must let a stopping consumer run before it kills it: the job's grace period (in which the
+ * running batch commits, or is aborted at its end) plus the JVM's shutdown. Engines use it for `docker stop --time`
+ * and systemd's `TimeoutStopSec` (ec2), the launcher's and the step provider's waits (emr), and a pod's
+ * `terminationGracePeriodSeconds` (kubernetes). Killing earlier is safe (the checkpoint re-runs the batch) but
+ * throws away the batch's work and leaves files for the next start to clean.
+ */
+export function consumerStopTimeoutSeconds(consumer: ConsumerConfig): number {
+    return consumer.stopGracePeriodSeconds + STOP_SHUTDOWN_MARGIN_SECONDS;
+}
+
+/** The largest `consumerStopTimeoutSeconds` any valid config gives: for bounds that must not change with config. */
+export const MAX_CONSUMER_STOP_TIMEOUT_SECONDS = MAX_STOP_GRACE_SECONDS + STOP_SHUTDOWN_MARGIN_SECONDS;

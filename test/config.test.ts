@@ -11,7 +11,7 @@ describe("config defaults", () => {
         expect(c.access.allowedCidrs).toEqual([]);
         expect(c.dataLake).toMatchObject({ forceDestroy: false, protect: true });
         expect(c.kafka).toMatchObject({ mode: "msk", brokerCount: 3, defaultReplicationFactor: 3, minInsyncReplicas: 2, auth: "iam" });
-        expect(c.consumer).toMatchObject({ name: "events-consumer", topic: "events", startingOffsets: "earliest" });
+        expect(c.consumer).toMatchObject({ name: "events-consumer", topic: "events", startingOffsets: "earliest", stopGracePeriodSeconds: 120 });
         expect(c.emr.terminationProtection).toBe(true);
         expect(c.emr.releaseLabel).toMatch(/^emr-7\./);
     });
@@ -38,6 +38,9 @@ describe("config validation names the key, the value and what is allowed", () =>
         ["bad VPC CIDR", { network: { cidr: "10.0.0.0/33" } }, /network\.cidr must be an IPv4 CIDR.*got "10\.0\.0\.0\/33"/],
         ["too few AZs", { network: { azCount: 1 } }, /network\.azCount .*got 1/],
         ["bad NAT mode", { network: { natGateways: "many" } }, /network\.natGateways .*"single".*got "many"/],
+        ["grace period too short", { consumer: { stopGracePeriodSeconds: 5 } }, /consumer\.stopGracePeriodSeconds .*10.*got 5/],
+        ["grace period too long", { consumer: { stopGracePeriodSeconds: 7200 } }, /consumer\.stopGracePeriodSeconds .*3600.*got 7200/],
+        ["grace period not whole seconds", { consumer: { stopGracePeriodSeconds: 30.5 } }, /consumer\.stopGracePeriodSeconds .*got 30\.5/],
         ["half an existing VPC", { network: { vpcId: "vpc-0abc" } }, /network\.vpcId an existing VPC needs all of vpcId, privateSubnetIds and vpcCidr/],
         ["UI open to the internet", { access: { allowedCidrs: ["0.0.0.0/0"] } }, /access\.allowedCidrs\.0 must not open the UIs to the whole internet.*got "0\.0\.0\.0\/0"/],
         ["forceDestroy with protect", { dataLake: { forceDestroy: true, protect: true } }, /dataLake\.protect cannot be true together with dataLake\.forceDestroy/],

@@ -1,6 +1,7 @@
 import { one, ofType, registered } from "./support/mocks";
 import { runProgram, StackOutputs } from "./support/program";
 import { describeEveryStack, expectConsumerWiring } from "./support/programAssertions";
+import { expectEc2StopTimeouts } from "./support/stopTimeouts";
 
 // The whole program under mocks with Pulumi.dev.yaml (and Pulumi.yaml's defaults) as the CLI would load them.
 let outputs: StackOutputs;
@@ -31,6 +32,11 @@ test("the consumer runs the pushed image, pinned by digest, wired to the brokers
     expect(association.parameters.imageUri).toBe(outputs.imageUri);
     const flags = Buffer.from(association.parameters.consumerArgs, "base64").toString("utf8").split("\n");
     expectConsumerWiring(flags, outputs);
+});
+
+test("a stopping consumer gets at least the stack's grace period before docker, systemd or SSM kill it", () => {
+    const association = one("aws:ssm/association:Association").inputs;
+    expectEc2StopTimeouts(120, association, one("aws:ssm/document:Document").inputs.content);
 });
 
 test("the Spark UIs are private, each with an SSM tunnel command", () => {

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AccessConfig, Ec2Config } from "../config";
-import { consumerJobArgs } from "../consumerArgs";
+import { consumerJobArgs, consumerStopTimeoutSeconds } from "../consumerArgs";
 import { kafkaClientIngress } from "../kafka";
 import { checkpointPrefix, deadLetterPrefix, outputPrefix, s3Uri, SPARK_EVENTS_PREFIX } from "../locations";
 import { EngineBaseArgs, ImageRefs } from "../refs";
@@ -277,9 +277,12 @@ export class Ec2Engine extends pulumi.ComponentResource {
                     [DEPLOY_PARAMETERS.imageUri]: image.imageUri.apply(checkImagePinned),
                     [DEPLOY_PARAMETERS.consumerEnv]: consumerEnv.apply(base64),
                     [DEPLOY_PARAMETERS.consumerArgs]: this.consumerArgs.apply((a) => base64(renderArgsFile(a))),
+                    // docker stop --time and systemd's TimeoutStopSec (a drop-in the deploy command installs).
+                    [DEPLOY_PARAMETERS.stopTimeoutSeconds]: String(consumerStopTimeoutSeconds(consumer)),
                 },
-                // `up` fails if the consumer could not be (re)started, instead of reporting success.
-                waitForSuccessTimeoutSeconds: 900,
+                // `up` fails if the consumer could not be (re)started, instead of reporting success; the old driver
+                // may take its whole stop timeout to let its batch commit.
+                waitForSuccessTimeoutSeconds: 2 * consumerStopTimeoutSeconds(consumer) + 900,
             },
             parent,
         );

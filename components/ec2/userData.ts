@@ -1,3 +1,5 @@
+import { MAX_CONSUMER_STOP_TIMEOUT_SECONDS } from "../consumerArgs";
+
 // What runs on the Spark hosts, rendered as plain bash so tests can run every script through shellcheck.
 //
 // Layout on a host (all of it static for the life of the host, except the files the deploy command writes):
@@ -27,14 +29,21 @@ export type SparkRole = (typeof MASTER_ROLES)[number] | (typeof WORKER_ROLES)[nu
 
 export const CONF_DIR = "/etc/spark-streaming";
 export const RUNNER = "/usr/local/sbin/spark-role";
-/** `docker stop` grace for a role: a driver that is stopping finishes or abandons its micro-batch in this time. */
+export const SYSTEMD_DIR = "/etc/systemd/system";
+/**
+ * `docker stop` grace of the master, worker and history roles. The consumer's comes from its config
+ * (`consumerStopTimeoutSeconds`), through a systemd drop-in the deploy command writes.
+ */
 export const STOP_GRACE_SECONDS = 60;
+/** What systemd allows on top of `docker stop --time` before it gives up on the unit's stop. */
+export const DOCKER_STOP_MARGIN_SECONDS = 30;
 
 /** Placeholders of the SSM deploy command, filled by the association's parameters. */
 export const DEPLOY_PARAMETERS = {
     imageUri: "imageUri",
     consumerEnv: "consumerEnv",
     consumerArgs: "consumerArgs",
+    stopTimeoutSeconds: "stopTimeoutSeconds",
 } as const;
 
 const DIGEST_PINNED = /^[a-z0-9][a-z0-9.-]*(:[0-9]+)?\/[a-z0-9._/-]+@sha256:[a-f0-9]{64}$/;
@@ -43,6 +52,8 @@ const DIGEST_PINNED = /^[a-z0-9][a-z0-9.-]*(:[0-9]+)?\/[a-z0-9._/-]+@sha256:[a-f
 export const IMAGE_URI_PATTERN = DIGEST_PINNED.source;
 /** Base64, the only alphabet the deploy command's env and args parameters accept: nothing to quote or inject. */
 export const BASE64_PATTERN = "^[A-Za-z0-9+/=]+$";
+/** Whole seconds, the only form the deploy command's stop timeout accepts. */
+export const SECONDS_PATTERN = "^[0-9]{1,5}$";
 
 /** Throws unless the image is named by digest: hosts must run exactly the build that was reviewed, never a moving tag. */
 export function checkImagePinned(imageUri: string): string {
@@ -193,7 +204,7 @@ export function renderUnit(role: SparkRole, delivered: boolean): string {
         "Environment=HOME=/root",
         "Restart=always",
         "RestartSec=10",
-        `TimeoutStopSec=${STOP_GRACE_SECONDS + 30}`,
+        `TimeoutStopSec=${STOP_GRACE_SECONDS + DOCKER_STOP_MARGIN_SECONDS}`,
         `ExecStartPre=-/usr/bin/docker rm --force spark-${role}`,
         `ExecStart=${RUNNER} ${role}`,
         `ExecStop=/usr/bin/docker stop --time ${STOP_GRACE_SECONDS} spark-${role}`,
@@ -295,6 +306,22 @@ systemctl enable --now spark-worker.service
 }
 
 /**
+ * The consumer unit's stop settings, as a systemd drop-in the deploy command installs: `docker stop` waits the
+ * consumer's stop timeout (its grace period plus the JVM's shutdown) and systemd waits a little longer. A drop-in,
+ * not the unit in the user data: a new grace period must not replace the master.
+ */
+export function renderConsumerStopDropIn(stopTimeoutSeconds: number): string {
+    return [
+        "# Written by the SSM deploy command: consumer.stopGracePeriodSeconds plus the JVM's shutdown.",
+        "[Service]",
+        `TimeoutStopSec=${stopTimeoutSeconds + DOCKER_STOP_MARGIN_SECONDS}`,
+        "ExecStop=",
+        `ExecStop=/usr/bin/docker stop --time ${stopTimeoutSeconds} spark-consumer`,
+        "",
+    ].join("\n");
+}
+
+/**
  * The SSM deploy command run on the master by the association whenever the image or a consumer setting changes.
  * `{{ name }}` placeholders are filled by SSM from the association's parameters (their patterns are checked first,
  * so nothing in them can break out of the quotes). Stops the old driver and waits for it to exit before the
@@ -313,14 +340,32 @@ if ! systemctl cat spark-consumer.service >/dev/null 2>&1; then
   exit 1
 fi
 
+dropin_dir=${SYSTEMD_DIR}/spark-consumer.service.d
+stop_timeout='${p(DEPLOY_PARAMETERS.stopTimeoutSeconds)}'
+case "$stop_timeout" in
+  ''|*[!0-9]*)
+    echo "the consumer's stop timeout must be a whole number of seconds; got '$stop_timeout'" >&2
+    exit 1
+    ;;
+  *) ;;
+esac
+
 staging="$(mktemp -d)"
 trap 'rm -rf "$staging"' EXIT
 echo '${p(DEPLOY_PARAMETERS.imageUri)}' > "$staging/image"
 echo '${p(DEPLOY_PARAMETERS.consumerEnv)}' | base64 --decode > "$staging/consumer.env"
 echo '${p(DEPLOY_PARAMETERS.consumerArgs)}' | base64 --decode > "$staging/consumer.args"
+echo "$stop_timeout" > "$staging/consumer.stop-timeout"
+cat > "$staging/stop-timeout.conf" <<DROPIN
+# Written by the SSM deploy command: consumer.stopGracePeriodSeconds plus the JVM's shutdown.
+[Service]
+TimeoutStopSec=$((stop_timeout + ${DOCKER_STOP_MARGIN_SECONDS}))
+ExecStop=
+ExecStop=/usr/bin/docker stop --time $stop_timeout spark-consumer
+DROPIN
 
 changed=false
-for f in image consumer.env consumer.args; do
+for f in image consumer.env consumer.args consumer.stop-timeout; do
   if ! cmp --silent "$staging/$f" "$conf/$f"; then
     changed=true
   fi
@@ -330,9 +375,11 @@ if [ "$changed" = false ] && systemctl is-active --quiet spark-consumer.service;
   exit 0
 fi
 
-# One driver per checkpoint: the old driver is gone before the new one starts.
+# One driver per checkpoint: the old driver is gone before the new one starts. It stops under the stop timeout it
+# was started with (the drop-in installed now), so a shorter new grace period never cuts a running batch short.
+old_timeout="$(cat "$conf/consumer.stop-timeout" 2>/dev/null || echo ${STOP_GRACE_SECONDS})"
 systemctl stop spark-consumer.service
-for _ in $(seq 1 ${STOP_GRACE_SECONDS + 30}); do
+for _ in $(seq 1 $((old_timeout + ${DOCKER_STOP_MARGIN_SECONDS}))); do
   if ! docker container inspect spark-consumer >/dev/null 2>&1; then
     break
   fi
@@ -351,6 +398,10 @@ image="$(cat "$staging/image")"
 install -m 0644 "$staging/image" "$conf/image"
 install -m 0600 "$staging/consumer.env" "$conf/consumer.env"
 install -m 0600 "$staging/consumer.args" "$conf/consumer.args"
+install -d -m 0755 "$dropin_dir"
+install -m 0644 "$staging/stop-timeout.conf" "$dropin_dir/stop-timeout.conf"
+install -m 0644 "$staging/consumer.stop-timeout" "$conf/consumer.stop-timeout"
+systemctl daemon-reload
 
 systemctl enable ${MASTER_ROLES.map((r) => `spark-${r}.service`).join(" ")}
 if [ "$image_changed" = true ]; then
@@ -364,6 +415,9 @@ echo "consumer started with $image"
 `;
 }
 
+/** The deploy command's bound: two of the longest stops any config allows (see deployDocumentContent), and the start. */
+export const DEPLOY_TIMEOUT_SECONDS = 2 * (MAX_CONSUMER_STOP_TIMEOUT_SECONDS + DOCKER_STOP_MARGIN_SECONDS) + 900;
+
 /** Fills the deploy command's placeholders the way SSM would (for tests and for reading the script as it runs). */
 export function fillDeployParameters(script: string, values: Record<keyof typeof DEPLOY_PARAMETERS, string>): string {
     return script.replace(/\{\{ (\w+) \}\}/g, (whole, name: string) => {
@@ -374,7 +428,11 @@ export function fillDeployParameters(script: string, values: Record<keyof typeof
     });
 }
 
-/** The SSM Command document (schema 2.2) that runs the deploy command with its parameters' patterns. */
+/**
+ * The SSM Command document (schema 2.2) that runs the deploy command with its parameters' patterns. Its timeout
+ * covers the slowest stop any config allows (an old consumer stopping under the longest stop timeout, twice: systemd,
+ * then the wait for the container), so it does not change with config.
+ */
 export function deployDocumentContent(): string {
     return JSON.stringify({
         schemaVersion: "2.2",
@@ -395,13 +453,18 @@ export function deployDocumentContent(): string {
                 description: "The consumer's job flags, one per line, base64.",
                 allowedPattern: BASE64_PATTERN,
             },
+            [DEPLOY_PARAMETERS.stopTimeoutSeconds]: {
+                type: "String",
+                description: "How long docker stop lets the consumer finish its batch and shut down, seconds.",
+                allowedPattern: SECONDS_PATTERN,
+            },
         },
         mainSteps: [
             {
                 action: "aws:runShellScript",
                 name: "deployConsumer",
                 inputs: {
-                    timeoutSeconds: "900",
+                    timeoutSeconds: String(DEPLOY_TIMEOUT_SECONDS),
                     runCommand: renderConsumerDeploy().replace(/\n$/, "").split("\n"),
                 },
             },

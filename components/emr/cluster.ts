@@ -5,13 +5,14 @@ import * as fs from "fs";
 import * as path from "path";
 import { CONSUMER_CONTEXT, contextFiles, contextHash, jvmDependencies, JvmDependency } from "../buildContext";
 import { ConsumerConfig, EmrConfig } from "../config";
-import { consumerJobArgs } from "../consumerArgs";
+import { consumerJobArgs, consumerStopTimeoutSeconds } from "../consumerArgs";
 import { kafkaClientIngress } from "../kafka";
 import { checkpointPrefix, deadLetterPrefix, outputPrefix, PREFIXES, s3Uri, SPARK_EVENTS_PREFIX } from "../locations";
 import { assumeRolePolicy, ssmTunnelCommand } from "../hostAccess";
 import { EngineBaseArgs } from "../refs";
 import { alignSparkVersion, emrSparkVersion } from "./sparkVersions";
 import { EmrStep } from "./step";
+import { DEFAULT_TIMEOUT_MS } from "./stepProvider";
 
 // Engine `emr`: an EMR 7 cluster (Spark 3.5 on YARN) in the private subnets, and the consumer as an EMR step.
 //
@@ -57,18 +58,30 @@ export function artifactsHash(jobDir: string, launcher: string = LAUNCHER_SCRIPT
  * node, documented for running scripts as steps) rather than script-runner.jar: EMR's SEND_INTERRUPT signals the
  * step's child process, and with `exec` that process *is* the launcher, so its SIGTERM trap runs; script-runner
  * puts its own wrapper in between and is fetched from a regional S3 bucket. Every value is a separate argv entry
- * (bash's positional parameters), so JSON and spaces in the job's flags need no quoting.
+ * (bash's positional parameters), so JSON and spaces in the job's flags need no quoting. `stopTimeoutSeconds` is how long
+ * the launcher waits, once cancelled, for the consumer's YARN application to end (`consumerStopTimeoutSeconds`).
  */
-export function launcherStepArgs(launcherUri: string, appName: string, sparkSubmitArgs: readonly string[]): string[] {
+export function launcherStepArgs(launcherUri: string, appName: string, sparkSubmitArgs: readonly string[], stopTimeoutSeconds: number): string[] {
+    if (!Number.isInteger(stopTimeoutSeconds) || stopTimeoutSeconds < 1) {
+        throw new Error(`the launcher's stop timeout must be a positive whole number of seconds; got ${stopTimeoutSeconds}`);
+    }
     return [
         "bash",
         "-c",
-        'set -euo pipefail; f=$(mktemp -t run-consumer.XXXXXX); aws s3 cp --only-show-errors "$1" "$f"; shift; exec bash "$f" "$@"',
+        `set -euo pipefail; f=$(mktemp -t run-consumer.XXXXXX); aws s3 cp --only-show-errors "$1" "$f"; shift; STOP_TIMEOUT_SECONDS=${stopTimeoutSeconds} exec bash "$f" "$@"`,
         "run-consumer",
         launcherUri,
         appName,
         ...sparkSubmitArgs,
     ];
+}
+
+/** What the step provider adds to the launcher's wait: its own kill calls (60 s each), polling, EMR's state updates. */
+export const STEP_CANCEL_MARGIN_SECONDS = 600;
+
+/** How long an update or delete waits for the cancelled consumer step to stop: never less than the launcher waits. */
+export function emrStepStopTimeoutMs(consumer: ConsumerConfig): number {
+    return Math.max(DEFAULT_TIMEOUT_MS, (consumerStopTimeoutSeconds(consumer) + STEP_CANCEL_MARGIN_SECONDS) * 1000);
 }
 
 export interface EmrEngineArgs extends EngineBaseArgs {
@@ -492,13 +505,20 @@ export class EmrEngine extends pulumi.ComponentResource {
                     ...job,
                     // No image entrypoint on EMR to read KAFKA_TOPICS: the job creates the missing topics itself.
                     "--ensure-topics", topics,
-                ]),
+                ], consumerStopTimeoutSeconds(args.consumer)),
             );
         // The step provider cancels with SEND_INTERRUPT (SIGTERM), which the launcher traps to kill the YARN
         // application; TERMINATE_PROCESS (SIGKILL) would skip the trap and leave the driver running.
         const step = new EmrStep(
             `${name}-consumer`,
-            { clusterId: cluster.id, stepName: args.consumer.name, args: stepArgs, actionOnFailure: "CONTINUE", region: args.region },
+            {
+                clusterId: cluster.id,
+                stepName: args.consumer.name,
+                args: stepArgs,
+                actionOnFailure: "CONTINUE",
+                region: args.region,
+                timeoutMs: emrStepStopTimeoutMs(args.consumer),
+            },
             { parent: this, dependsOn: [zip, main, launcher] },
         );
 
