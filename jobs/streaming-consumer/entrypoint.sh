@@ -16,7 +16,8 @@
 #         missing topics are created (existing ones left alone) before the query starts.
 #       SPARK_DRIVER_HOST (optional): address executors use to reach the driver.
 #       SPARK_SUBMIT_OPTS_EXTRA (optional): more spark-submit options, word-split.
-#       SIGTERM stops the query cleanly (forwarded to the Python driver) and exits 0.
+#       SIGTERM is forwarded to the Python driver: the running batch commits and it exits 0 (or 4 if the batch
+#         outlasts --stop-grace-period; see README.md).
 #
 # Overridable locations, so tests run this script outside Docker with the pip pyspark:
 #   SPARK_HOME (default /opt/spark)
@@ -98,7 +99,7 @@ case "$role" in
     exit "$status"
     ;;
   ""|-h|--help)
-    sed -n '2,31p' "${BASH_SOURCE[0]}"
+    sed -n '2,32p' "${BASH_SOURCE[0]}"
     [[ -n "$role" ]] || exit 64
     ;;
   *)
