@@ -45,6 +45,16 @@ const dnsLabel = z
     .string()
     .regex(/^[a-z][a-z0-9-]{0,30}[a-z0-9]$/, { message: "must be 2-32 lowercase letters, digits or '-', starting with a letter" });
 
+/** The retention periods CloudWatch Logs accepts, days. */
+export const CLOUDWATCH_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+const cloudwatchRetention = z
+    .number()
+    .int()
+    .refine((d) => (CLOUDWATCH_RETENTION_DAYS as readonly number[]).includes(d), {
+        message: `must be one of CloudWatch Logs' retention periods (${CLOUDWATCH_RETENTION_DAYS.join(", ")})`,
+    });
+
 const instanceType = z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, { message: "must be an EC2 instance type such as m6i.large" });
 
 const networkSchema = z
@@ -63,6 +73,8 @@ const networkSchema = z
         privateSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, { message: "must be a subnet id such as subnet-0abc123" })).optional(),
         /** ... and the CIDR of the existing VPC, for the security group rules between the parts. */
         vpcCidr: cidr.optional(),
+        /** Days the created VPC's flow logs are kept in CloudWatch Logs (encrypted with their own KMS key). */
+        flowLogRetentionDays: cloudwatchRetention.default(90),
     })
     .superRefine((n, ctx) => {
         const existing = [n.vpcId, n.privateSubnetIds, n.vpcCidr].filter((v) => v !== undefined).length;
@@ -105,6 +117,8 @@ const dataLakeSchema = z
         deadLetterExpirationDays: z.number().int().min(1).optional(),
         /** Days the EMR and Spark logs under `logs/` are kept. */
         logExpirationDays: z.number().int().min(1).default(90),
+        /** Days the S3 server access logs of the bucket are kept in the separate access-log bucket. */
+        accessLogExpirationDays: z.number().int().min(1).default(365),
     })
     .transform((d) => ({ ...d, protect: d.protect ?? !d.forceDestroy }))
     .superRefine((d, ctx) => {
@@ -241,6 +255,20 @@ const emrSchema = z.strictObject({
     driverAttemptsValidity: z.string().regex(/^\d+[smh]$/, { message: 'must be a duration such as "1h" or "30m"' }).default("1h"),
 });
 
+/**
+ * Keys, certificates and secrets the stack generates (Spark's shared secret on ec2, the TLS certificates of both
+ * engines). They live in the stack's state as secrets and never change on their own: a preview a year later shows
+ * no change. Renewing is a config change: bump a rotation counter.
+ */
+const securitySchema = z.strictObject({
+    /** Validity of the generated certificates (EMR in-transit TLS, the ec2 engine's UI TLS), days. */
+    certificateValidityDays: z.number().int().min(30).max(3650).default(365),
+    /** Bump to issue new TLS keys and certificates. On emr this replaces the security configuration and the cluster. */
+    certificateRotation: z.number().int().min(0).default(0),
+    /** Bump to generate a new spark.authenticate secret (ec2): every Spark process restarts with it. */
+    sparkSecretRotation: z.number().int().min(0).default(0),
+});
+
 /** The image is built for linux/amd64, so the hosts that run it must be x86 (no Graviton `g` families). */
 const amd64InstanceType = instanceType.refine((t) => !/^[a-z]+\d+[a-z]*g[a-z]*\./.test(t), {
     message: "must be an x86_64 type: the consumer image is built for linux/amd64 (Graviton 'g' types cannot run it)",
@@ -280,6 +308,7 @@ export type TopicConfig = z.infer<typeof topicSchema>;
 export type ConsumerConfig = Omit<z.infer<typeof consumerSchema>, "topic"> & { topic: string };
 export type EmrConfig = Omit<z.infer<typeof emrSchema>, "terminationProtection"> & { terminationProtection: boolean };
 export type Ec2Config = z.infer<typeof ec2Schema>;
+export type SecurityConfig = z.infer<typeof securitySchema>;
 
 /** Everything the program needs, validated and with every default filled in. */
 export interface PlatformConfig {
@@ -293,6 +322,7 @@ export interface PlatformConfig {
     readonly consumer: ConsumerConfig;
     readonly emr: EmrConfig;
     readonly ec2: Ec2Config;
+    readonly security: SecurityConfig;
 }
 
 /** The raw values as the stack gives them: scalars as strings, objects as parsed JSON. */
@@ -305,6 +335,7 @@ export interface RawConfig {
     readonly consumer?: unknown;
     readonly emr?: unknown;
     readonly ec2?: unknown;
+    readonly security?: unknown;
 }
 
 function describe(value: unknown): string {
@@ -356,6 +387,7 @@ export function parsePlatformConfig(raw: RawConfig, project: string, stack: stri
     const consumerRaw = attempt(() => parseKey("consumer", consumerSchema, raw.consumer));
     const emrRaw = attempt(() => parseKey("emr", emrSchema, raw.emr));
     const ec2 = attempt(() => parseKey("ec2", ec2Schema, raw.ec2));
+    const security = attempt(() => parseKey("security", securitySchema, raw.security));
 
     let consumer: ConsumerConfig | undefined;
     if (consumerRaw && kafka) {
@@ -402,6 +434,7 @@ export function parsePlatformConfig(raw: RawConfig, project: string, stack: stri
         consumer: consumer!,
         emr: emr!,
         ec2: ec2!,
+        security: security!,
     };
 }
 
@@ -423,6 +456,7 @@ export function loadPlatformConfig(): PlatformConfig {
             consumer: config.getObject("consumer"),
             emr: config.getObject("emr"),
             ec2: config.getObject("ec2"),
+            security: config.getObject("security"),
         },
         pulumi.getProject(),
         pulumi.getStack(),

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { KafkaConfig, TopicConfig } from "./config";
+import { CLOUDWATCH_RETENTION_DAYS, KafkaConfig, TopicConfig } from "./config";
 import { KafkaRefs, NetworkRefs } from "./refs";
 
 // Kafka for the platform, in one of three modes: an MSK provisioned cluster, an MSK Serverless cluster, or
@@ -22,7 +22,7 @@ export const SPARK_GROUP_PREFIX = "spark-kafka-source-";
 /** Storage autoscaling grows a broker's volume when its disk is this full, percent. */
 const STORAGE_TARGET_PERCENT = 60;
 /** The retention periods CloudWatch Logs accepts, days. */
-export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+export const LOG_RETENTION_DAYS: readonly number[] = CLOUDWATCH_RETENTION_DAYS;
 /** MSK Serverless replicates every partition three ways; topics cannot ask for anything else. */
 const SERVERLESS_REPLICATION_FACTOR = 3;
 

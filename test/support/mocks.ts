@@ -55,6 +55,11 @@ function defaultState(args: pulumi.runtime.MockResourceArgs): Record<string, any
             break;
         case "aws:kms/key:Key":
             state.keyId = `${args.name}-key-id`;
+            state.arn = `arn:aws:kms:${REGION}:${ACCOUNT_ID}:key/${args.name}-key-id`;
+            break;
+        case "aws:cloudwatch/logGroup:LogGroup":
+            state.name = args.inputs.name ?? `${args.name}-abc1234`;
+            state.arn = `arn:aws:logs:${REGION}:${ACCOUNT_ID}:log-group:${state.name}`;
             break;
         case "aws:emr/securityConfiguration:SecurityConfiguration":
             // Auto-named like the provider does, so a cluster's securityConfiguration (= its name) is set under mocks.
