@@ -15,7 +15,7 @@ const cfg = loadPlatformConfig();
 const region = new pulumi.Config("aws").require("region");
 const providerFor = (component: string) => ({ providers: { aws: componentProvider(cfg.project, cfg.stack, component, region) } });
 
-const network = new Network("network", { config: cfg.network }, providerFor("network"));
+const network = new Network("network", { config: cfg.network, retainAuditLogs: cfg.dataLake.protect }, providerFor("network"));
 const dataLake = new DataLake("data-lake", { config: cfg.dataLake }, providerFor("dataLake"));
 const kafka = new Kafka("kafka", { config: cfg.kafka, network, kmsKeyArn: dataLake.kmsKeyArn }, providerFor("kafka"));
 
@@ -34,6 +34,7 @@ const spark =
 export const engine = cfg.engine;
 export const vpcId = network.vpcId;
 export const bucketName = dataLake.bucketName;
+export const accessLogBucketName = dataLake.accessLogBucketName;
 export const checkpointLocation = s3Uri(dataLake.bucketName, checkpointPrefix(cfg.consumer.name));
 export const outputLocation = s3Uri(dataLake.bucketName, outputPrefix(cfg.consumer.topic));
 export const deadLetterLocation = s3Uri(dataLake.bucketName, deadLetterPrefix(cfg.consumer.topic));

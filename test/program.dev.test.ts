@@ -11,7 +11,7 @@ beforeAll(async () => {
 describeEveryStack("dev", "ec2", () => outputs);
 
 test("dev is disposable: the bucket can be destroyed with its contents and nothing is protected", () => {
-    const bucket = one("aws:s3/bucket:Bucket");
+    const bucket = one("aws:s3/bucket:Bucket", "data-lake-bucket");
     expect(bucket.inputs.forceDestroy).toBe(true);
     expect(registered.filter((r) => r.protect || r.retainOnDelete).map((r) => r.name)).toEqual([]);
 });

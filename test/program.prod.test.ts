@@ -11,11 +11,11 @@ beforeAll(async () => {
 describeEveryStack("prod", "emr", () => outputs);
 
 test("prod data survives destroy: the bucket and its key are protected and retained", () => {
-    for (const type of ["aws:s3/bucket:Bucket", "aws:kms/key:Key"]) {
-        const r = one(type);
+    for (const [type, name] of [["aws:s3/bucket:Bucket", "data-lake-bucket"], ["aws:kms/key:Key", "data-lake-key"]]) {
+        const r = one(type, name);
         expect({ name: r.name, protect: r.protect, retainOnDelete: r.retainOnDelete }).toEqual({ name: r.name, protect: true, retainOnDelete: true });
     }
-    expect(one("aws:s3/bucket:Bucket").inputs.forceDestroy).toBeFalsy();
+    expect(one("aws:s3/bucket:Bucket", "data-lake-bucket").inputs.forceDestroy).toBeFalsy();
 });
 
 test("prod has a NAT gateway per AZ over three AZs", () => {

@@ -55,7 +55,6 @@ function defaultState(args: pulumi.runtime.MockResourceArgs): Record<string, any
             break;
         case "aws:kms/key:Key":
             state.keyId = `${args.name}-key-id`;
-            state.arn = `arn:aws:kms:${REGION}:${ACCOUNT_ID}:key/${args.name}-key-id`;
             break;
         case "aws:cloudwatch/logGroup:LogGroup":
             state.name = args.inputs.name ?? `${args.name}-abc1234`;

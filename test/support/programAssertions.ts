@@ -75,7 +75,7 @@ export function describeEveryStack(stack: string, engine: string, outputs: () =>
     });
 
     test("the data lake bucket is hardened", () => {
-        const bucket = one("aws:s3/bucket:Bucket");
+        const bucket = one("aws:s3/bucket:Bucket", "data-lake-bucket");
         const kinds = registered.filter((r) => r.parent === bucket.parent).map((r) => r.type);
         expect(kinds).toEqual(
             expect.arrayContaining([
@@ -87,9 +87,9 @@ export function describeEveryStack(stack: string, engine: string, outputs: () =>
                 "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
             ]),
         );
-        const pab = one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs;
+        const pab = one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "data-lake-public-access").inputs;
         expect(pab).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
-        expect(one("aws:kms/key:Key").inputs.enableKeyRotation).toBe(true);
+        expect(one("aws:kms/key:Key", "data-lake-key").inputs.enableKeyRotation).toBe(true);
     });
 
     test("Kafka is MSK with IAM auth over TLS, and its bootstrap brokers are an output", () => {
