@@ -28,7 +28,7 @@ const image =
         : undefined;
 const spark =
     image !== undefined
-        ? new Ec2Engine("spark", { ...shared, config: cfg.ec2, image }, providerFor("ec2"))
+        ? new Ec2Engine("spark", { ...shared, config: cfg.ec2, image, security: cfg.security }, providerFor("ec2"))
         : new EmrEngine("emr", { ...shared, config: cfg.emr }, providerFor("emr"));
 
 export const engine = cfg.engine;

@@ -373,3 +373,28 @@ export class Kafka extends pulumi.ComponentResource implements KafkaRefs {
         return cluster;
     }
 }
+
+/**
+ * The host side of the same path: a Spark host's group may send to the brokers' client port only. MSK: to the
+ * brokers' security group. External Kafka: its brokers can be anywhere, so to any address, but on that one TCP port.
+ */
+export function kafkaClientEgress(
+    name: string,
+    kafka: KafkaRefs,
+    clientSecurityGroupId: pulumi.Input<string>,
+    opts: pulumi.CustomResourceOptions = {},
+): aws.vpc.SecurityGroupEgressRule {
+    const destination = kafka.securityGroupId !== undefined ? { referencedSecurityGroupId: kafka.securityGroupId } : { cidrIpv4: "0.0.0.0/0" };
+    return new aws.vpc.SecurityGroupEgressRule(
+        name,
+        {
+            securityGroupId: clientSecurityGroupId,
+            ...destination,
+            ipProtocol: "tcp",
+            fromPort: kafka.clientPort,
+            toPort: kafka.clientPort,
+            description: `Kafka brokers' client port (${kafka.authMode === "iam" ? "SASL/IAM over TLS" : "plaintext"})`,
+        },
+        opts,
+    );
+}

@@ -33,10 +33,10 @@ test("the consumer runs the pushed image, pinned by digest, wired to the brokers
     expectConsumerWiring(flags, outputs);
 });
 
-test("the Spark UIs are private, each with an SSM tunnel command", () => {
+test("the Spark UIs are private and HTTPS, each with an SSM tunnel command", () => {
     expect(Object.keys(outputs.uiUrls).sort()).toEqual(["consumerApp", "sparkHistory", "sparkMaster"]);
     for (const url of Object.values<string>(outputs.uiUrls)) {
-        expect(url).toMatch(/^http:\/\/spark-master\.spark\.internal:\d+/);
+        expect(url).toMatch(/^https:\/\/spark-master\.spark\.internal:\d+/);
     }
     for (const [name, command] of Object.entries<string>(outputs.uiTunnels)) {
         const port = new URL(outputs.uiUrls[name]).port;

@@ -9,6 +9,8 @@ export interface HostPolicyInput {
     readonly bucketArn: string;
     readonly kmsKeyArn: string;
     readonly repositoryArn: string;
+    /** The Secrets Manager secrets the host reads at every role start (Spark's secret, the UI TLS material). */
+    readonly secretArns: string[];
     /** Prefixes the role reads and writes, each ending in `/` (e.g. `data/events/`). */
     readonly prefixes: string[];
 }
@@ -45,11 +47,15 @@ export function listablePrefixes(prefixes: string[]): string[] {
 /** The inline policy of a Spark host role (master or worker). */
 export function hostPolicyDocument(input: HostPolicyInput): string {
     checkPrefixes(input.prefixes);
+    if (input.secretArns.length === 0) {
+        throw new Error("ec2 engine: a host role needs the ARNs of the secrets it reads (Spark's secret, the UI certificate)");
+    }
     const prefixes = [...input.prefixes].sort();
     return JSON.stringify({
         Version: "2012-10-17",
         Statement: [
             {
+                // S3A lists the role's own folders (and probes their parents before it creates a file).
                 Sid: "ListOwnPrefixes",
                 Effect: "Allow",
                 Action: ["s3:ListBucket"],
@@ -57,18 +63,21 @@ export function hostPolicyDocument(input: HostPolicyInput): string {
                 Condition: { StringLike: { "s3:prefix": listablePrefixes(prefixes) } },
             },
             {
+                // S3A lists pending multipart uploads (to abort stale ones); the action is bucket-level, scoped to this bucket.
                 Sid: "MultipartUploads",
                 Effect: "Allow",
                 Action: ["s3:ListBucketMultipartUploads"],
                 Resource: [input.bucketArn],
             },
             {
+                // Data, dead letters, checkpoints (and event logs on the master): read, write, delete, multipart.
                 Sid: "ReadWriteOwnPrefixes",
                 Effect: "Allow",
                 Action: ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject"],
                 Resource: prefixes.map((p) => `${input.bucketArn}/${p}*`),
             },
             {
+                // The data lake's objects and the Secrets Manager secrets are encrypted with the platform key.
                 Sid: "DataLakeKey",
                 Effect: "Allow",
                 Action: ["kms:Decrypt", "kms:GenerateDataKey"],
@@ -82,10 +91,18 @@ export function hostPolicyDocument(input: HostPolicyInput): string {
                 Resource: ["*"],
             },
             {
+                // Pull the consumer image from its one repository.
                 Sid: "EcrPullConsumerImage",
                 Effect: "Allow",
                 Action: ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
                 Resource: [input.repositoryArn],
+            },
+            {
+                // Spark's shared secret and the UI certificate, read by the runner at every role start.
+                Sid: "ReadSparkSecrets",
+                Effect: "Allow",
+                Action: ["secretsmanager:GetSecretValue"],
+                Resource: [...input.secretArns].sort(),
             },
         ],
     });

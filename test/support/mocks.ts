@@ -83,6 +83,30 @@ function defaultState(args: pulumi.runtime.MockResourceArgs): Record<string, any
             state.repositoryUrl = `${ACCOUNT_ID}.dkr.ecr.${REGION}.amazonaws.com/${state.name}`;
             state.arn = `arn:aws:ecr:${REGION}:${ACCOUNT_ID}:repository/${state.name}`;
             break;
+        case "random:index/randomPassword:RandomPassword":
+            // Letters and digits like the real one (special: false), and recognisable: tests look for it in plain inputs.
+            state.result = `MOCKSECRET${args.name.replace(/[^A-Za-z0-9]/g, "")}`.padEnd(args.inputs.length ?? 32, "x");
+            break;
+        case "tls:index/privateKey:PrivateKey":
+            state.privateKeyPem = `-----BEGIN RSA PRIVATE KEY-----\nMOCKPRIVATEKEY-${args.name}\n-----END RSA PRIVATE KEY-----\n`;
+            state.publicKeyPem = `-----BEGIN PUBLIC KEY-----\nMOCKPUBLICKEY-${args.name}\n-----END PUBLIC KEY-----\n`;
+            break;
+        case "tls:index/selfSignedCert:SelfSignedCert":
+        case "tls:index/locallySignedCert:LocallySignedCert":
+            state.certPem = `-----BEGIN CERTIFICATE-----\nMOCKCERT-${args.name}\n-----END CERTIFICATE-----\n`;
+            // Recorded once at creation by the real provider; a fixed value here.
+            state.validityEndTime = "2027-01-01T00:00:00Z";
+            break;
+        case "tls:index/certRequest:CertRequest":
+            state.certRequestPem = `-----BEGIN CERTIFICATE REQUEST-----\nMOCKCSR-${args.name}\n-----END CERTIFICATE REQUEST-----\n`;
+            break;
+        case "aws:secretsmanager/secret:Secret":
+            state.arn = `arn:aws:secretsmanager:${REGION}:${ACCOUNT_ID}:secret:${args.name}-AbCdEf`;
+            break;
+        case "aws:secretsmanager/secretVersion:SecretVersion":
+            // AWS's version ids are UUIDs; one per content, as a new value gets a new version.
+            state.versionId = require("crypto").createHash("sha256").update(JSON.stringify(args.inputs)).digest("hex").slice(0, 32);
+            break;
         case "docker-build:index:Image":
             // A registry digest that follows the tags, as a real push of a different build would.
             state.digest = `sha256:${require("crypto").createHash("sha256").update(JSON.stringify(args.inputs.tags ?? [])).digest("hex")}`;
