@@ -29,7 +29,7 @@ const image =
 const spark =
     image !== undefined
         ? new Ec2Engine("spark", { ...shared, config: cfg.ec2, image, security: cfg.security }, providerFor("ec2"))
-        : new EmrEngine("emr", { ...shared, config: cfg.emr }, providerFor("emr"));
+        : new EmrEngine("emr", { ...shared, config: cfg.emr, security: cfg.security }, providerFor("emr"));
 
 export const engine = cfg.engine;
 export const vpcId = network.vpcId;
@@ -43,3 +43,4 @@ export const kafkaClusterArn = kafka.clusterArn;
 export const imageUri = image?.imageUri;
 export const uiUrls = spark.uiUrls;
 export const uiTunnels = spark.uiTunnels;
+export const uiCaCertificate = spark.uiCaCertificate;

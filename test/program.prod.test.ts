@@ -52,7 +52,7 @@ test("prod's EMR cluster is protected, logs to the bucket and uses a security co
 test("prod's UIs are YARN, the history server and the console, with SSM tunnels for the private ones", () => {
     expect(Object.keys(outputs.uiUrls).sort()).toEqual(["console", "sparkHistory", "yarn"]);
     expect(outputs.uiUrls.yarn).toMatch(/:8088/);
-    expect(outputs.uiUrls.sparkHistory).toMatch(/:18080/);
+    expect(outputs.uiUrls.sparkHistory).toMatch(/^https:\/\/.*:18480$/);
     expect(Object.keys(outputs.uiTunnels).sort()).toEqual(["sparkHistory", "yarn"]);
     for (const command of Object.values<string>(outputs.uiTunnels)) {
         expect(command).toContain("aws ssm start-session");
