@@ -12,11 +12,11 @@ interface Snapshot {
     readonly options: Record<string, unknown>;
 }
 
-async function snapshot(stack: string): Promise<Map<string, Snapshot>> {
+async function snapshot(stack: string, engine: string): Promise<Map<string, Snapshot>> {
     let resources: ProgramResource[] = [];
     await jest.isolateModulesAsync(async () => {
         const { registerProgram } = await import("./support/policyRun");
-        resources = await registerProgram(stack);
+        resources = await registerProgram(stack, undefined, { "spark-streaming:engine": engine });
     });
     return new Map(
         await Promise.all(resources.map(async (r): Promise<[string, Snapshot]> => [
@@ -50,23 +50,30 @@ function shiftClock(offsetMs: number): void {
     });
 }
 
-describe.each(["dev", "prod"])("the %s program", (stack) => {
+// Each stack with both engines: generated certificates, secrets and the TLS bundle must not change either.
+describe.each([
+    ["dev", "ec2"],
+    ["prod", "emr"],
+    ["dev", "emr"],
+    ["prod", "ec2"],
+])("the %s program with engine %s", (stack, engine) => {
     let first: Map<string, Snapshot>;
     let second: Map<string, Snapshot>;
 
     beforeAll(async () => {
-        first = await snapshot(stack);
+        first = await snapshot(stack, engine);
         shiftClock(400 * DAY_MS);
         try {
-            second = await snapshot(stack);
+            second = await snapshot(stack, engine);
         } finally {
             jest.useRealTimers();
         }
     });
 
-    test("registers resources (the comparison is not between two empty runs)", () => {
+    test("registers resources (the comparison is not between two empty runs), generated keys and certificates included", () => {
         // A URN's type segment is the parent type chain joined by "$", ending with the resource's own type.
         expect([...first.keys()].filter((urn) => /(::|\$)aws:/.test(urn)).length).toBeGreaterThan(0);
+        expect([...first.keys()].filter((urn) => /\$tls:index\/(privateKey|locallySignedCert):/.test(urn)).length).toBeGreaterThanOrEqual(2);
     });
 
     test("registers the same resources, by URN, on a second run", () => {

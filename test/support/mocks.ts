@@ -260,7 +260,15 @@ export function stackConfig(stack: string): Record<string, string> {
     return out;
 }
 
-/** Loads a shipped stack file as the program's config (call before importing index.ts). */
-export function useStackConfig(stack: string): void {
-    pulumi.runtime.setAllConfig(stackConfig(stack));
+/**
+ * Loads a shipped stack file as the program's config (call before importing index.ts). `overrides` replaces keys
+ * (project-qualified, e.g. `spark-streaming:engine`), to run a stack with the other engine.
+ */
+export function useStackConfig(stack: string, overrides: Record<string, string> = {}): void {
+    pulumi.runtime.setAllConfig({ ...stackConfig(stack), ...overrides });
+}
+
+/** Whether a recorded input is a Pulumi secret (the engine's wire form of `pulumi.secret(...)`). */
+export function isSecret(value: unknown): value is { value: unknown } {
+    return value !== null && typeof value === "object" && (value as Record<string, unknown>)["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270";
 }
