@@ -207,6 +207,7 @@ export class DataLake extends pulumi.ComponentResource implements DataLakeRefs {
                         Version: "2012-10-17",
                         Statement: [
                             {
+                                // Requests without TLS are refused, whoever makes them.
                                 Sid: "DenyInsecureTransport",
                                 Effect: "Deny",
                                 Principal: "*",
@@ -215,6 +216,7 @@ export class DataLake extends pulumi.ComponentResource implements DataLakeRefs {
                                 Condition: { Bool: { "aws:SecureTransport": "false" } },
                             },
                             {
+                                // TLS older than 1.2 is refused too.
                                 Sid: "DenyOutdatedTls",
                                 Effect: "Deny",
                                 Principal: "*",

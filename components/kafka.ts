@@ -143,18 +143,21 @@ export function consumerPolicyDocument(clusterArn: string, topics: readonly stri
         Version: "2012-10-17",
         Statement: [
             {
+                // Open an IAM-authenticated connection to this one cluster and read its metadata.
                 Sid: "ConnectToCluster",
                 Effect: "Allow",
                 Action: ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"],
                 Resource: [clusterArn],
             },
             {
+                // Read the configured topics, and create them if missing (the entrypoint's --ensure-topics).
                 Sid: "ReadAndCreateConfiguredTopics",
                 Effect: "Allow",
                 Action: ["kafka-cluster:CreateTopic", "kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"],
                 Resource: [...topics].sort().map((t) => clusterResourceArn(clusterArn, "topic", t)),
             },
             {
+                // Spark's Kafka source uses consumer groups it names itself (spark-kafka-source-*), and no others.
                 Sid: "UseSparkConsumerGroups",
                 Effect: "Allow",
                 Action: ["kafka-cluster:AlterGroup", "kafka-cluster:DescribeGroup"],
