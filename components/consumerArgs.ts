@@ -35,3 +35,16 @@ export function consumerJobArgs(consumer: ConsumerConfig, wiring: ConsumerWiring
                 .flatMap((k) => ["--conf", `${k}=${conf[k]}`]),
         ]);
 }
+
+/** Spark settings the engines set for security; a consumer's own `sparkConf` may not override them. */
+export const SECURITY_SETTING_PREFIXES = ["spark.authenticate", "spark.network.crypto", "spark.io.encryption", "spark.ssl", "spark.network.sasl"] as const;
+
+/** Throws, naming the key, when `consumer.sparkConf` would change a security setting the engine owns. */
+export function checkSecuritySettingsKept(consumer: ConsumerConfig): void {
+    const touched = Object.keys(consumer.sparkConf).filter((k) => SECURITY_SETTING_PREFIXES.some((p) => k === p || k.startsWith(`${p}.`)));
+    if (touched.length > 0) {
+        throw new Error(
+            `consumer.sparkConf must not set ${touched.join(", ")}: authentication and encryption are set by the engine (README, Security); remove them`,
+        );
+    }
+}

@@ -14,6 +14,9 @@ describe("config defaults", () => {
         expect(c.consumer).toMatchObject({ name: "events-consumer", topic: "events", startingOffsets: "earliest" });
         expect(c.emr.terminationProtection).toBe(true);
         expect(c.emr.releaseLabel).toMatch(/^emr-7\./);
+        expect(c.network.flowLogRetentionDays).toBe(90);
+        expect(c.dataLake.accessLogExpirationDays).toBe(365);
+        expect(c.security).toEqual({ certificateValidityDays: 365, certificateRotation: 0, sparkSecretRotation: 0 });
     });
 
     test("a disposable data lake is unprotected and its EMR cluster terminable by default", () => {
@@ -34,6 +37,10 @@ describe("config defaults", () => {
 describe("config validation names the key, the value and what is allowed", () => {
     const cases: Array<[string, RawConfig, RegExp]> = [
         ["unknown engine", { engine: "lambda" }, /engine must be one of emr, ec2; got "lambda"/],
+        ["flow-log retention CloudWatch does not offer", { network: { flowLogRetentionDays: 45 } }, /network\.flowLogRetentionDays must be one of CloudWatch Logs' retention periods.*got 45/],
+        ["too short a certificate validity", { security: { certificateValidityDays: 7 } }, /security\.certificateValidityDays .*got 7/],
+        ["a negative rotation counter", { security: { certificateRotation: -1 } }, /security\.certificateRotation .*got -1/],
+        ["unknown security key", { security: { rotateNow: true } }, /security: unknown key\(s\) "rotateNow"/],
         ["unknown key (a typo)", { network: { azCont: 3 } }, /network: unknown key\(s\) "azCont"/],
         ["bad VPC CIDR", { network: { cidr: "10.0.0.0/33" } }, /network\.cidr must be an IPv4 CIDR.*got "10\.0\.0\.0\/33"/],
         ["too few AZs", { network: { azCount: 1 } }, /network\.azCount .*got 1/],

@@ -498,3 +498,9 @@ describe("validation", () => {
         expect(() => hostPolicyDocument({ ...input, prefixes: [] })).toThrow(/at least one bucket prefix/);
     });
 });
+
+test("a consumer.sparkConf that would switch off authentication or encryption is refused, naming the key", () => {
+    const consumer = { name: "c", topic: "events", triggerInterval: "30 seconds", maxOffsetsPerTrigger: 1, startingOffsets: "earliest" as const, sparkConf: { "spark.authenticate": "false", "spark.executor.memory": "2g" } };
+    expect(() => new Ec2Engine("insecure", args({ consumer }))).toThrow(/consumer\.sparkConf must not set spark\.authenticate:/);
+    expect(() => new Ec2Engine("insecure2", args({ consumer: { ...consumer, sparkConf: { "spark.network.crypto.enabled": "false" } } }))).toThrow(/spark\.network\.crypto\.enabled/);
+});

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Ec2Config, SecurityConfig } from "../config";
-import { consumerJobArgs } from "../consumerArgs";
+import { checkSecuritySettingsKept, consumerJobArgs } from "../consumerArgs";
 import { ssmTunnelCommand } from "../hostAccess";
 import { checkpointPrefix, deadLetterPrefix, outputPrefix, s3Uri, SPARK_EVENTS_PREFIX } from "../locations";
 import { EngineBaseArgs, ImageRefs } from "../refs";
@@ -89,6 +89,7 @@ export class Ec2Engine extends pulumi.ComponentResource {
         super("spark-streaming:ec2:Ec2Engine", name, {}, opts);
         const { config, consumer, network, dataLake, kafka, image, region } = args;
         checkWorkerBounds(config);
+        checkSecuritySettingsKept(args.consumer);
         const uiCidrs = uiIngressCidrs(args.access);
         const dnsName = masterDnsName(config);
         this.masterUrl = `spark://${dnsName}:${SPARK_PORTS.master}`;

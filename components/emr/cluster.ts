@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CONSUMER_CONTEXT } from "../buildContext";
 import { EmrConfig, SecurityConfig } from "../config";
-import { consumerJobArgs } from "../consumerArgs";
+import { checkSecuritySettingsKept, consumerJobArgs } from "../consumerArgs";
 import { ssmTunnelCommand } from "../hostAccess";
 import { checkpointPrefix, deadLetterPrefix, outputPrefix, PREFIXES, s3Uri } from "../locations";
 import { EngineBaseArgs } from "../refs";
@@ -83,6 +83,7 @@ export class EmrEngine extends pulumi.ComponentResource {
         super("spark-streaming:emr:EmrEngine", name, {}, opts);
         const { config, dataLake, network, kafka, region } = args;
         validateEmrConfig(config);
+        checkSecuritySettingsKept(args.consumer);
         const lock = readJarLock();
         checkLockCurrent(lock);
         const jars = lockedJars(lock, emrSparkVersion(config.releaseLabel));
