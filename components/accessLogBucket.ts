@@ -23,33 +23,40 @@ export function accessLogPrefix(sourceBucketName: string): string {
     return `s3/${sourceBucketName}/`;
 }
 
+/** The statements every bucket's policy starts with: no request without TLS, none with TLS older than 1.2. */
+export function tlsOnlyStatements(bucketArn: string): object[] {
+    const everything = [bucketArn, `${bucketArn}/*`];
+    return [
+        {
+            // Requests without TLS are refused, whoever makes them.
+            Sid: "DenyInsecureTransport",
+            Effect: "Deny",
+            Principal: "*",
+            Action: "s3:*",
+            Resource: everything,
+            Condition: { Bool: { "aws:SecureTransport": "false" } },
+        },
+        {
+            // TLS older than 1.2 is refused too.
+            Sid: "DenyOutdatedTls",
+            Effect: "Deny",
+            Principal: "*",
+            Action: "s3:*",
+            Resource: everything,
+            Condition: { NumericLessThan: { "s3:TlsVersion": 1.2 } },
+        },
+    ];
+}
+
 /**
  * The log bucket's policy: deny anything without TLS (1.2 or later); allow S3's logging service to put objects, only
  * for the listed source buckets of this account. Nothing else is allowed by this policy.
  */
 export function accessLogBucketPolicy(bucketArn: string, sourceBucketArns: string[], account: string): string {
-    const everything = [bucketArn, `${bucketArn}/*`];
     return JSON.stringify({
         Version: "2012-10-17",
         Statement: [
-            {
-                // Requests without TLS are refused, whoever makes them.
-                Sid: "DenyInsecureTransport",
-                Effect: "Deny",
-                Principal: "*",
-                Action: "s3:*",
-                Resource: everything,
-                Condition: { Bool: { "aws:SecureTransport": "false" } },
-            },
-            {
-                // TLS older than 1.2 is refused too.
-                Sid: "DenyOutdatedTls",
-                Effect: "Deny",
-                Principal: "*",
-                Action: "s3:*",
-                Resource: everything,
-                Condition: { NumericLessThan: { "s3:TlsVersion": 1.2 } },
-            },
+            ...tlsOnlyStatements(bucketArn),
             {
                 // S3's logging service delivers the access logs of the audited buckets (this account's, named ones only).
                 Sid: "S3ServerAccessLogDelivery",

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AccessLogBucket, accessLogPrefix } from "./accessLogBucket";
+import { AccessLogBucket, accessLogPrefix, tlsOnlyStatements } from "./accessLogBucket";
 import { DataLakeConfig } from "./config";
 import { PREFIXES, s3Uri } from "./locations";
 import { DataLakeRefs } from "./refs";
@@ -202,31 +202,7 @@ export class DataLake extends pulumi.ComponentResource implements DataLakeRefs {
             `${name}-policy`,
             {
                 bucket: bucket.bucket,
-                policy: bucket.arn.apply((arn) =>
-                    JSON.stringify({
-                        Version: "2012-10-17",
-                        Statement: [
-                            {
-                                // Requests without TLS are refused, whoever makes them.
-                                Sid: "DenyInsecureTransport",
-                                Effect: "Deny",
-                                Principal: "*",
-                                Action: "s3:*",
-                                Resource: [arn, `${arn}/*`],
-                                Condition: { Bool: { "aws:SecureTransport": "false" } },
-                            },
-                            {
-                                // TLS older than 1.2 is refused too.
-                                Sid: "DenyOutdatedTls",
-                                Effect: "Deny",
-                                Principal: "*",
-                                Action: "s3:*",
-                                Resource: [arn, `${arn}/*`],
-                                Condition: { NumericLessThan: { "s3:TlsVersion": 1.2 } },
-                            },
-                        ],
-                    }),
-                ),
+                policy: bucket.arn.apply((arn) => JSON.stringify({ Version: "2012-10-17", Statement: tlsOnlyStatements(arn) })),
             },
             // S3 answers OperationAborted when a bucket policy and a public access block are written at once.
             { ...settings, dependsOn: [publicAccess] },

@@ -55,6 +55,15 @@ export function wildcardProblems(document: unknown): string[] {
     return problems;
 }
 
+/** The identity policy documents of a resource: a policy's one document, or each of a role's inline policies. */
+function identityDocuments(props: Record<string, any>, type: string, name: string): { label: string; document: unknown }[] {
+    return type === ROLE_TYPE
+        ? asList(props.inlinePolicies)
+              .filter((p): p is Record<string, any> => p !== UNKNOWN && p !== null && typeof p === "object")
+              .map((p) => ({ label: `role "${name}" inline policy ${JSON.stringify(p.name ?? "")}`, document: p.policy }))
+        : [{ label: `${type.split(":").pop()} "${name}"`, document: props.policy }];
+}
+
 /** Whether a managed policy ARN grants full access: an AWS `*FullAccess` policy, or AdministratorAccess (`*` on `*`). */
 export function isFullAccessArn(arn: unknown): arn is string {
     if (typeof arn !== "string") {
@@ -71,12 +80,7 @@ export function iamNoWildcardAdmin(): ResourceValidationPolicy {
         description: "IAM identity policies never allow \"*\" actions (or NotAction) on \"*\" resources (or NotResource); grant the actions the role needs on the resources it uses.",
         enforcementLevel: "mandatory",
         validateResource: validateTypes([IAM_POLICY_TYPE, ROLE_POLICY_TYPE, USER_POLICY_TYPE, GROUP_POLICY_TYPE, ROLE_TYPE], (props, ctx, report) => {
-            const documents: { label: string; document: unknown }[] =
-                ctx.type === ROLE_TYPE
-                    ? asList(props.inlinePolicies)
-                          .filter((p): p is Record<string, any> => p !== UNKNOWN && p !== null && typeof p === "object")
-                          .map((p) => ({ label: `role "${ctx.name}" inline policy ${JSON.stringify(p.name ?? "")}`, document: p.policy }))
-                    : [{ label: `${ctx.type.split(":").pop()} "${ctx.name}"`, document: props.policy }];
+            const documents = identityDocuments(props, ctx.type, ctx.name);
             for (const { label, document } of documents) {
                 const problems = wildcardProblems(document);
                 if (problems.length > 0) {
@@ -155,12 +159,7 @@ export function iamNoWildcardResourceForScopableActions(): ResourceValidationPol
         configSchema: { properties: { unscopableActions: { type: "array", items: { type: "string" }, default: UNSCOPABLE_ACTIONS } } },
         validateResource: validateTypes([IAM_POLICY_TYPE, ROLE_POLICY_TYPE, USER_POLICY_TYPE, GROUP_POLICY_TYPE, ROLE_TYPE], (props, ctx, report) => {
             const { unscopableActions } = ctx.getConfig<{ unscopableActions: string[] }>();
-            const documents: { label: string; document: unknown }[] =
-                ctx.type === ROLE_TYPE
-                    ? asList(props.inlinePolicies)
-                          .filter((p): p is Record<string, any> => p !== UNKNOWN && p !== null && typeof p === "object")
-                          .map((p) => ({ label: `role "${ctx.name}" inline policy ${JSON.stringify(p.name ?? "")}`, document: p.policy }))
-                    : [{ label: `${ctx.type.split(":").pop()} "${ctx.name}"`, document: props.policy }];
+            const documents = identityDocuments(props, ctx.type, ctx.name);
             for (const { label, document } of documents) {
                 const actions = scopableWildcardActions(document, unscopableActions);
                 if (actions.length > 0) {

@@ -139,6 +139,20 @@ def job_args(bootstrap: str, topic: str, base: str, s3, *extra: str, local: bool
     ]
 
 
+def stop_process_groups(procs: list[subprocess.Popen]) -> None:
+    """SIGTERM each process group (newest first), then wait; SIGKILL what does not exit in 30 s."""
+    for p in reversed(procs):
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    for p in procs:
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+
+
 def wait_until(predicate, timeout: float, what: str, interval: float = 0.5):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pyspark
 import pytest
 
-from helpers import JOB_DIR, jars_dir, job_args, produce, start_job, wait_until
+from helpers import JOB_DIR, jars_dir, job_args, produce, start_job, stop_process_groups, wait_until
 from test_end_to_end import assert_exactly_once, mixed_values
 
 ENTRYPOINT = JOB_DIR / "entrypoint.sh"
@@ -147,16 +147,7 @@ def standalone_cluster(tmp_path):
         wait_until(lambda: len([w for w in master_state(ui)["workers"] if w["state"] == "ALIVE"]) == 2, 90, "two live workers")
         yield f"spark://127.0.0.1:{port}", ui
     finally:
-        for p in reversed(procs):
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for p in procs:
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
+        stop_process_groups(procs)
 
 
 def _try(fn):

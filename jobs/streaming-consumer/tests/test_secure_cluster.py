@@ -32,7 +32,7 @@ from pathlib import Path
 import pyspark
 import pytest
 
-from helpers import JOB_DIR, REPO_ROOT, JobRun, jars_dir, produce, wait_until
+from helpers import JOB_DIR, REPO_ROOT, JobRun, jars_dir, produce, stop_process_groups, wait_until
 from test_end_to_end import assert_exactly_once, mixed_values
 
 ENTRYPOINT = JOB_DIR / "entrypoint.sh"
@@ -286,19 +286,6 @@ class Hosts:
                                 stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def stop_all(procs: list[subprocess.Popen]) -> None:
-    for p in reversed(procs):
-        try:
-            os.killpg(p.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    for p in procs:
-        try:
-            p.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-
-
 def https_json(url: str, ca: Path) -> dict:
     context = ssl.create_default_context(cafile=str(ca))
     with urllib.request.urlopen(url, timeout=5, context=context) as r:
@@ -430,7 +417,7 @@ def test_authenticated_encrypted_standalone_cluster_runs_the_consumer_and_refuse
         consumer.send_signal(signal.SIGTERM)
         assert run.wait(120) == 0, run.log_tail()
     finally:
-        stop_all(procs)
+        stop_process_groups(procs)
         for p in procs:
             if p.returncode not in (0, None, -signal.SIGTERM, 143):
                 print(f"process {p.args} exited {p.returncode}")
