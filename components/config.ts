@@ -224,6 +224,11 @@ const consumerSchema = z.strictObject({
     maxOffsetsPerTrigger: z.number().int().min(1).default(500000),
     /** Where a brand-new checkpoint starts reading. */
     startingOffsets: z.enum(["earliest", "latest"]).default("earliest"),
+    /**
+     * Seconds a stopping consumer may take to let its running micro-batch commit (SIGTERM); after that it aborts,
+     * which the checkpoint makes safe. Every engine's stop timeout is at least this (consumerStopTimeoutSeconds).
+     */
+    stopGracePeriodSeconds: z.number().int().min(10).max(3600).default(120),
     /** Extra Spark settings for the consumer (`--conf key=value`). */
     sparkConf: z.record(z.string().regex(/^spark\.[A-Za-z0-9._-]+$/, { message: "must be a Spark setting starting with spark." }), z.string()).default({}),
 });

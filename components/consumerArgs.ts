@@ -15,6 +15,18 @@ export interface ConsumerWiring {
     readonly engineSparkConf?: Record<string, string>;
 }
 
+/** Seconds the JVM and the Spark session need to shut down after the query stopped (executors, event log, S3 streams). */
+export const CONSUMER_SHUTDOWN_MARGIN_SECONDS = 30;
+
+/**
+ * How long an engine waits for a stopping consumer before it kills it: the consumer's own grace period for its
+ * running batch plus the shutdown margin. Every engine's stop timeout (systemd, `docker stop`, the EMR step's
+ * cancel wait, a pod's termination grace period) is this, so the platform never kills a batch the job would finish.
+ */
+export function consumerStopTimeoutSeconds(consumer: Pick<ConsumerConfig, "stopGracePeriodSeconds">): number {
+    return consumer.stopGracePeriodSeconds + CONSUMER_SHUTDOWN_MARGIN_SECONDS;
+}
+
 /** The job's flags, in a fixed order (sorted `--conf`s) so an unchanged config renders unchanged. */
 export function consumerJobArgs(consumer: ConsumerConfig, wiring: ConsumerWiring): pulumi.Output<string[]> {
     const conf = { ...(wiring.engineSparkConf ?? {}), ...consumer.sparkConf };

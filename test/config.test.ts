@@ -11,7 +11,7 @@ describe("config defaults", () => {
         expect(c.access.allowedCidrs).toEqual([]);
         expect(c.dataLake).toMatchObject({ forceDestroy: false, protect: true });
         expect(c.kafka).toMatchObject({ mode: "msk", brokerCount: 3, defaultReplicationFactor: 3, minInsyncReplicas: 2, auth: "iam" });
-        expect(c.consumer).toMatchObject({ name: "events-consumer", topic: "events", startingOffsets: "earliest" });
+        expect(c.consumer).toMatchObject({ name: "events-consumer", topic: "events", startingOffsets: "earliest", stopGracePeriodSeconds: 120 });
         expect(c.emr.terminationProtection).toBe(true);
         expect(c.emr.releaseLabel).toMatch(/^emr-7\./);
         expect(c.network.flowLogRetentionDays).toBe(90);
@@ -63,6 +63,7 @@ describe("config validation names the key, the value and what is allowed", () =>
         ["consumer topic not declared", { consumer: { topic: "other" } }, /consumer\.topic must be one of kafka\.topics \(events\); got "other"/],
         ["bad trigger", { consumer: { triggerInterval: "soon" } }, /consumer\.triggerInterval must be "<number> seconds\|minutes\|hours".*got "soon"/],
         ["bad consumer name", { consumer: { name: "Events_Consumer" } }, /consumer\.name must be 2-32 lowercase.*got "Events_Consumer"/],
+        ["stop grace period too short for a batch", { consumer: { stopGracePeriodSeconds: 5 } }, /consumer\.stopGracePeriodSeconds .*got 5/],
         ["non-Spark conf", { consumer: { sparkConf: { "fs.s3a.x": "1" } } }, /consumer\.sparkConf\.fs\.s3a\.x must be a Spark setting/],
         ["EMR 6", { emr: { releaseLabel: "emr-6.15.0" } }, /emr\.releaseLabel must be an EMR 7\.x release.*got "emr-6\.15\.0"/],
         ["spot bid that is not a price", { emr: { taskBidPrice: "cheap" } }, /emr\.taskBidPrice must be a price in USD per hour.*got "cheap"/],

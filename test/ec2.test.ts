@@ -27,7 +27,7 @@ const ec2Config: Ec2Config = {
 function args(overrides: Partial<Ec2EngineArgs> = {}, image = IMAGE): Ec2EngineArgs {
     return {
         config: ec2Config,
-        consumer: { name: "events-consumer", topic: "events", triggerInterval: "30 seconds", maxOffsetsPerTrigger: 1000, startingOffsets: "earliest", sparkConf: {} },
+        consumer: { name: "events-consumer", topic: "events", triggerInterval: "30 seconds", maxOffsetsPerTrigger: 1000, startingOffsets: "earliest", stopGracePeriodSeconds: 120, sparkConf: {} },
         access: { allowedCidrs: [] },
         network: { vpcId: pulumi.output("vpc-1"), vpcCidr: pulumi.output("10.20.0.0/16"), privateSubnetIds: pulumi.output(["subnet-a", "subnet-b"]), privateSubnetCount: 2 },
         dataLake: { bucketName: pulumi.output(BUCKET), bucketArn: pulumi.output(`arn:aws:s3:::${BUCKET}`), kmsKeyArn: pulumi.output(KEY_ARN) },
@@ -500,7 +500,7 @@ describe("validation", () => {
 });
 
 test("a consumer.sparkConf that would switch off authentication or encryption is refused, naming the key", () => {
-    const consumer = { name: "c", topic: "events", triggerInterval: "30 seconds", maxOffsetsPerTrigger: 1, startingOffsets: "earliest" as const, sparkConf: { "spark.authenticate": "false", "spark.executor.memory": "2g" } };
+    const consumer = { name: "c", topic: "events", triggerInterval: "30 seconds", maxOffsetsPerTrigger: 1, startingOffsets: "earliest" as const, stopGracePeriodSeconds: 120, sparkConf: { "spark.authenticate": "false", "spark.executor.memory": "2g" } };
     expect(() => new Ec2Engine("insecure", args({ consumer }))).toThrow(/consumer\.sparkConf must not set spark\.authenticate:/);
     expect(() => new Ec2Engine("insecure2", args({ consumer: { ...consumer, sparkConf: { "spark.network.crypto.enabled": "false" } } }))).toThrow(/spark\.network\.crypto\.enabled/);
 });
