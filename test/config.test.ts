@@ -33,7 +33,7 @@ describe("config defaults", () => {
 
 describe("config validation names the key, the value and what is allowed", () => {
     const cases: Array<[string, RawConfig, RegExp]> = [
-        ["unknown engine", { engine: "lambda" }, /engine must be one of emr, ec2; got "lambda"/],
+        ["unknown engine", { engine: "lambda" }, /engine must be one of emr, ec2, local; got "lambda"/],
         ["unknown key (a typo)", { network: { azCont: 3 } }, /network: unknown key\(s\) "azCont"/],
         ["bad VPC CIDR", { network: { cidr: "10.0.0.0/33" } }, /network\.cidr must be an IPv4 CIDR.*got "10\.0\.0\.0\/33"/],
         ["too few AZs", { network: { azCount: 1 } }, /network\.azCount .*got 1/],

@@ -21,9 +21,15 @@ export interface Registered {
     readonly replaceOnChanges: string[];
     readonly deleteBeforeReplace: boolean;
     readonly custom: boolean;
+    /** URNs of the resources this one explicitly depends on (`dependsOn`). */
+    readonly dependencies: string[];
+    /** Output properties the engine must keep secret (`additionalSecretOutputs`). */
+    readonly additionalSecretOutputs: string[];
 }
 
 export const ACCOUNT_ID = "123456789012";
+/** What a mocked random.RandomPassword yields: tests look for it in places a secret must never be. */
+export const MOCK_GENERATED_SECRET = "mock-generated-secret-0123456789abcdefghij";
 export const REGION = "eu-west-1";
 
 /** Extra computed state a test wants a type to return (e.g. a cluster's bootstrap brokers). */
@@ -79,6 +85,13 @@ function defaultState(args: pulumi.runtime.MockResourceArgs): Record<string, any
             state.repositoryUrl = `${ACCOUNT_ID}.dkr.ecr.${REGION}.amazonaws.com/${state.name}`;
             state.arn = `arn:aws:ecr:${REGION}:${ACCOUNT_ID}:repository/${state.name}`;
             break;
+        case "docker:index/remoteImage:RemoteImage":
+            // An image id that follows the name (and so the pinned digest), as a real pull would.
+            state.imageId = `sha256:${require("crypto").createHash("sha256").update(String(args.inputs.name)).digest("hex")}`;
+            break;
+        case "random:index/randomPassword:RandomPassword":
+            state.result = MOCK_GENERATED_SECRET;
+            break;
         case "docker-build:index:Image":
             // A registry digest that follows the tags, as a real push of a different build would.
             state.digest = `sha256:${require("crypto").createHash("sha256").update(JSON.stringify(args.inputs.tags ?? [])).digest("hex")}`;
@@ -121,6 +134,8 @@ function invokeResult(args: pulumi.runtime.MockCallArgs): Record<string, any> {
 
 /** What the mocks have seen so far, in registration order. */
 export const registered: Registered[] = [];
+/** The data sources (invokes) the program called, by token. */
+export const invoked: string[] = [];
 
 /**
  * Installs the mocks and starts recording. Call in `beforeAll` (or at the top of a file) before importing the
@@ -128,6 +143,7 @@ export const registered: Registered[] = [];
  */
 export async function setupMocks(opts: { stack?: string; project?: string; preview?: boolean; hook?: StateHook } = {}): Promise<void> {
     registered.length = 0;
+    invoked.length = 0;
     await pulumi.runtime.setMocks(
         {
             newResource(args) {
@@ -135,6 +151,7 @@ export async function setupMocks(opts: { stack?: string; project?: string; previ
                 return { id: args.inputs.name ?? `${args.name}-id`, state: { ...defaultState(args), ...extra } };
             },
             call(args) {
+                invoked.push(args.token);
                 return invokeResult(args);
             },
         },
@@ -161,6 +178,8 @@ export async function setupMocks(opts: { stack?: string; project?: string; previ
             replaceOnChanges: req.getReplaceonchangesList(),
             deleteBeforeReplace: req.getDeletebeforereplace(),
             custom: req.getCustom(),
+            dependencies: req.getDependenciesList(),
+            additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
         });
         return original(req, callback);
     };
