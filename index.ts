@@ -15,6 +15,8 @@ import { componentProvider } from "./components/tags";
 /** What every engine exports; an output that does not apply to an engine is undefined (absent from the stack). */
 interface Platform {
     readonly bucketName: pulumi.Output<string>;
+    /** How Spark addresses the bucket: `s3` on AWS, `s3a` on engine local. */
+    readonly uriScheme: "s3" | "s3a";
     readonly kafkaBootstrapBrokers: pulumi.Input<string>;
     readonly uiUrls: pulumi.Input<Record<string, string>>;
     readonly vpcId?: pulumi.Output<string>;
@@ -49,6 +51,7 @@ function awsPlatform(cfg: PlatformConfig): Platform {
             : new EmrEngine("emr", { ...shared, config: cfg.emr }, providerFor("emr"));
     return {
         bucketName: dataLake.bucketName,
+        uriScheme: "s3",
         kafkaBootstrapBrokers: kafka.bootstrapBrokers,
         uiUrls: spark.uiUrls,
         vpcId: network.vpcId,
@@ -70,6 +73,7 @@ function localPlatform(cfg: PlatformConfig): Platform {
     });
     return {
         bucketName: local.bucketName,
+        uriScheme: local.uriScheme,
         kafkaBootstrapBrokers: local.kafkaBootstrapBrokers,
         uiUrls: local.uiUrls,
         imageUri: local.imageRef,
@@ -86,9 +90,9 @@ const platform = cfg.engine === "local" ? localPlatform(cfg) : awsPlatform(cfg);
 export const engine = cfg.engine;
 export const vpcId = platform.vpcId;
 export const bucketName = platform.bucketName;
-export const checkpointLocation = s3Uri(platform.bucketName, checkpointPrefix(cfg.consumer.name));
-export const outputLocation = s3Uri(platform.bucketName, outputPrefix(cfg.consumer.topic));
-export const deadLetterLocation = s3Uri(platform.bucketName, deadLetterPrefix(cfg.consumer.topic));
+export const checkpointLocation = s3Uri(platform.bucketName, checkpointPrefix(cfg.consumer.name), platform.uriScheme);
+export const outputLocation = s3Uri(platform.bucketName, outputPrefix(cfg.consumer.topic), platform.uriScheme);
+export const deadLetterLocation = s3Uri(platform.bucketName, deadLetterPrefix(cfg.consumer.topic), platform.uriScheme);
 export const kafkaBootstrapBrokers = platform.kafkaBootstrapBrokers;
 export const kafkaClusterArn = platform.kafkaClusterArn;
 export const imageUri = platform.imageUri;

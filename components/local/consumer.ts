@@ -11,6 +11,9 @@ import { httpHealthcheck, SPARK_PORTS, SparkStoreAccess } from "./spark";
 // a redeploy removes the old one (SIGTERM, the query stops between batches) before the new one starts, so exactly one
 // query ever runs on the checkpoint, and the new one resumes from it.
 
+/** Spark reaches the local store through S3A by its own scheme (see s3a.ts); the stack's location outputs use it too. */
+export const LOCAL_URI_SCHEME = "s3a";
+
 /** The driver's alias: executors on the workers connect back to it by this name. */
 export const CONSUMER_ALIAS = "spark-consumer";
 /**
@@ -64,9 +67,9 @@ export class LocalConsumer extends pulumi.ComponentResource {
         this.jobArgs = consumerJobArgs(consumer, {
             bootstrapServers: args.bootstrapServers,
             kafkaAuth: "none",
-            output: s3Uri(bucket, outputPrefix(consumer.topic)),
-            deadLetter: s3Uri(bucket, deadLetterPrefix(consumer.topic)),
-            checkpoint: s3Uri(bucket, checkpointPrefix(consumer.name)),
+            output: s3Uri(bucket, outputPrefix(consumer.topic), LOCAL_URI_SCHEME),
+            deadLetter: s3Uri(bucket, deadLetterPrefix(consumer.topic), LOCAL_URI_SCHEME),
+            checkpoint: s3Uri(bucket, checkpointPrefix(consumer.name), LOCAL_URI_SCHEME),
             engineSparkConf: localConsumerSparkConf(args.s3aSparkConf, args.spark),
         });
         this.container = platformContainer(

@@ -72,8 +72,8 @@ export interface BrokerEnvArgs {
     readonly firstHostPort: number;
 }
 
-/** The environment of broker `i` (1-based): everything its server.properties holds. */
-export function brokerEnv(i: number, args: BrokerEnvArgs): Record<string, string> {
+/** What broker `i` (1-based) must run with: every line of its server.properties, by property. */
+export function brokerProperties(i: number, args: BrokerEnvArgs): Record<string, string> {
     const { config } = args;
     const n = config.brokerCount;
     const p = KAFKA_PORTS;
@@ -97,6 +97,12 @@ export function brokerEnv(i: number, args: BrokerEnvArgs): Record<string, string
         const [k, v] = line.split("=");
         props[k] = v;
     }
+    return props;
+}
+
+/** The environment of broker `i` (1-based): its server.properties as the image reads them, the cluster id and heap. */
+export function brokerEnv(i: number, args: BrokerEnvArgs): Record<string, string> {
+    const props = brokerProperties(i, args);
     const env: Record<string, string> = {
         CLUSTER_ID: kafkaClusterId(args.project, args.stack),
         // Not a property (the wrapper skips KAFKA_HEAP_OPTS): the JVM heap. -Xmx only, so the tools the health

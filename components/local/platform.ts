@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConsumerConfig, DataLakeConfig, KafkaConfig, LocalConfig } from "../config";
 import { SPARK_EVENTS_PREFIX } from "../locations";
 import { LocalSite } from "./container";
-import { LocalConsumer } from "./consumer";
+import { LOCAL_URI_SCHEME, LocalConsumer } from "./consumer";
 import { LocalConsumerImage } from "./consumerImage";
 import { KAFKA_IMAGE, pinnedName, PinnedImage, SEAWEEDFS_IMAGE } from "./images";
 import { brokerAlias, KAFKA_PORTS, LocalKafka } from "./kafka";
@@ -52,6 +52,8 @@ export class LocalPlatform extends pulumi.ComponentResource {
     /** Bootstrap servers for producers on this machine. */
     public readonly kafkaBootstrapBrokers: string;
     public readonly bucketName: pulumi.Output<string>;
+    /** How Spark (and the location outputs) address the bucket. */
+    public readonly uriScheme = LOCAL_URI_SCHEME;
     /** The consumer image as the local engine knows it: `spark-streaming-consumer:<content hash>`. */
     public readonly imageRef: string;
     /** Pipe a JSON event into it to send it to the consumer's topic. */

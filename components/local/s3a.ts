@@ -43,9 +43,12 @@ export function s3aHadoopConf(endpoint: string, region: string): Record<string, 
     return Object.fromEntries(Object.keys(conf).sort().map((k) => [k, conf[k]]));
 }
 
-/** The same settings as Spark settings (`spark.hadoop.fs.s3a.*`), plus `s3://` served by S3A as on the ec2 engine. */
+/**
+ * The same settings as Spark settings (`spark.hadoop.fs.s3a.*`). The local engine's locations are `s3a://` URIs:
+ * S3A's FileContext binding (which the file sink's log and the checkpoint manager use) only serves its own scheme.
+ */
 export function s3aSparkConf(endpoint: string, region: string): Record<string, string> {
-    const conf: Record<string, string> = { "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem" };
+    const conf: Record<string, string> = {};
     for (const [k, v] of Object.entries(s3aHadoopConf(endpoint, region))) {
         conf[`spark.hadoop.${k}`] = v;
     }

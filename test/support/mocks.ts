@@ -32,6 +32,11 @@ export const ACCOUNT_ID = "123456789012";
 export const MOCK_GENERATED_SECRET = "mock-generated-secret-0123456789abcdefghij";
 export const REGION = "eu-west-1";
 
+/** The id the mocks give a docker.RemoteImage: it follows the name (and so the pinned digest), as a real pull would. */
+export function mockImageId(name: string): string {
+    return `sha256:${require("crypto").createHash("sha256").update(name).digest("hex")}`;
+}
+
 /** Extra computed state a test wants a type to return (e.g. a cluster's bootstrap brokers). */
 export type StateHook = (args: pulumi.runtime.MockResourceArgs) => Record<string, any> | undefined;
 
@@ -87,7 +92,7 @@ function defaultState(args: pulumi.runtime.MockResourceArgs): Record<string, any
             break;
         case "docker:index/remoteImage:RemoteImage":
             // An image id that follows the name (and so the pinned digest), as a real pull would.
-            state.imageId = `sha256:${require("crypto").createHash("sha256").update(String(args.inputs.name)).digest("hex")}`;
+            state.imageId = mockImageId(String(args.inputs.name));
             break;
         case "random:index/randomPassword:RandomPassword":
             state.result = MOCK_GENERATED_SECRET;

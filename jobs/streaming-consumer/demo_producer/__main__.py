@@ -1,7 +1,7 @@
 """python -m demo_producer --bootstrap-servers H:P[,H:P] --topic T [--events-per-second N] [--malformed-percent P]
 
-Sends events to the topic at a steady rate until SIGTERM (then flushes and exits 0). Waits for the topic to exist
-(the consumer creates it); exits 1 when Kafka fails it, so the container's restart policy brings it back. One JSON
+Sends events to the topic at a steady rate until SIGTERM (then flushes and exits 0). Waits for the brokers and the
+topic (the consumer creates it); exits 1 when Kafka fails a send, so the container's restart policy brings it back. One JSON
 line on stdout every --report-seconds with what was sent."""
 from __future__ import annotations
 
@@ -57,44 +57,49 @@ def emit(event: str, **fields) -> None:
     sys.stdout.flush()
 
 
-def wait_for_topic(producer, topic: str, timeout: float, stop: threading.Event) -> bool:
-    """True once Kafka knows the topic; the consumer creates it before its query starts."""
+def connect(args: argparse.Namespace, stop: threading.Event):
+    """A producer once the brokers answer and the topic exists (the consumer creates it before its query starts);
+    None when stopped or when --topic-wait-seconds ran out."""
+    from kafka import KafkaProducer
     from kafka.errors import KafkaError
 
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + args.topic_wait_seconds
+    producer = None
     while not stop.is_set():
         try:
-            partitions = producer.partitions_for(topic)
+            if producer is None:
+                producer = KafkaProducer(
+                    bootstrap_servers=args.bootstrap_servers.split(","),
+                    client_id="demo-producer",
+                    acks="all",
+                    linger_ms=20,
+                    max_block_ms=10_000,
+                )
+            partitions = producer.partitions_for(args.topic)
             if partitions:
-                emit("topic_ready", topic=topic, partitions=len(partitions))
-                return True
+                emit("topic_ready", topic=args.topic, partitions=len(partitions))
+                return producer
         except KafkaError as e:
             if time.monotonic() > deadline:
-                emit("topic_missing", topic=topic, error=str(e))
-                return False
-            emit("waiting_for_topic", topic=topic)
+                emit("topic_missing", topic=args.topic, error=str(e))
+                break
+            emit("waiting_for_topic", topic=args.topic, reason=type(e).__name__)
         stop.wait(2)
-    return False
+    if producer is not None:
+        producer.close(timeout=5)
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
-    from kafka import KafkaProducer
-
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     rng = random.Random(args.seed)
-    producer = KafkaProducer(
-        bootstrap_servers=args.bootstrap_servers.split(","),
-        client_id="demo-producer",
-        acks="all",
-        linger_ms=20,
-        max_block_ms=10_000,
-    )
+    producer = connect(args, stop)
+    if producer is None:
+        return 0 if stop.is_set() else 1
     failures: list[BaseException] = []
     try:
-        if not wait_for_topic(producer, args.topic, args.topic_wait_seconds, stop):
-            return 0 if stop.is_set() else 1
         interval = 1.0 / args.events_per_second
         next_at = time.monotonic()
         report_at = next_at + args.report_seconds
