@@ -50,7 +50,11 @@ function shiftClock(offsetMs: number): void {
     });
 }
 
-describe.each(["dev", "prod"])("the %s program", (stack) => {
+describe.each([
+    ["dev", "aws"],
+    ["prod", "aws"],
+    ["local", "docker"],
+])("the %s program", (stack, provider) => {
     let first: Map<string, Snapshot>;
     let second: Map<string, Snapshot>;
 
@@ -66,7 +70,7 @@ describe.each(["dev", "prod"])("the %s program", (stack) => {
 
     test("registers resources (the comparison is not between two empty runs)", () => {
         // A URN's type segment is the parent type chain joined by "$", ending with the resource's own type.
-        expect([...first.keys()].filter((urn) => /(::|\$)aws:/.test(urn)).length).toBeGreaterThan(0);
+        expect([...first.keys()].filter((urn) => new RegExp(`(::|\\$)${provider}:`).test(urn)).length).toBeGreaterThan(0);
     });
 
     test("registers the same resources, by URN, on a second run", () => {

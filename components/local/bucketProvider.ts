@@ -102,7 +102,7 @@ export async function ensureBucket(inputs: S3BucketInputs): Promise<void> {
                 client.send(new sdk.ListObjectsV2Command({ Bucket: inputs.bucket, Prefix: key, MaxKeys: 1 })),
             );
             if ((listed.KeyCount ?? 0) === 0) {
-                await retrying(`PutObject ${key}`, () => client.send(new sdk.PutObjectCommand({ Bucket: inputs.bucket, Key: key, Body: "" })));
+                await retrying(`PutObject ${key}`, () => client.send(new sdk.PutObjectCommand({ Bucket: inputs.bucket, Key: key, Body: new Uint8Array(0), ContentLength: 0 })));
             }
         }
     } finally {

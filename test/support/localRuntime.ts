@@ -11,7 +11,8 @@ import { mockImageId, Registered } from "./mocks";
 // Runs the containers engine local declares as processes on this machine, without Docker. What a container gets
 // from Docker is given to its process here:
 //   - its own network namespace: a loopback address of its own (127.A.B.n, one /24 per run), so every container
-//     listens on the ports the program declares without clashing; "0.0.0.0" in its settings means that address;
+//     listens on the ports the program declares without clashing; binding "all interfaces" means that address
+//     (SPARK_LOCAL_IP for Spark; the bind addresses in Kafka's generated `listeners` line, nothing else);
 //   - Docker's embedded DNS: a hosts table built ONLY from the aliases (and hostnames) the program declared on its
 //     network, given to JVMs as -Djdk.net.hosts.file and to Python through container-dns/sitecustomize.py. A name
 //     the program did not declare does not resolve; a wrong port is refused; nothing is rewritten by name;
@@ -308,16 +309,13 @@ export class LocalSiteRuntime {
         });
     }
 
-    /** Docker's view of one value inside the container: "0.0.0.0" is its own address, volume and /tmp paths are folders here. */
+    /** Docker's view of a path inside the container: volume and /tmp paths are folders of this run. */
     rewrite(c: Pick<EmulatedContainer, "ip" | "tmp" | "mounts">, value: string): string {
         const roots = new Map<string, string>([...c.mounts.entries(), ["/tmp", c.tmp]]);
         const alternatives = [...roots.keys()].sort((a, b) => b.length - a.length).map((r) => r.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
         // One pass, so a replaced path is never replaced again.
         const paths = new RegExp(`(^|[=,:\\s])(${alternatives.join("|")})(?=/|$|[,\\s])`, "g");
-        return value
-            .split("0.0.0.0")
-            .join(c.ip)
-            .replace(paths, (_m, lead: string, root: string) => `${lead}${roots.get(root)}`);
+        return value.replace(paths, (_m, lead: string, root: string) => `${lead}${roots.get(root)}`);
     }
 
     byAlias(alias: string): EmulatedContainer {
@@ -514,14 +512,21 @@ export function kafkaRunner(libs: string): ImageRunner {
                 throw new Error(`${c.spec.name}: CLUSTER_ID environment variable not set (the image's configure script refuses KRaft without it)`);
             }
             if (!env.KAFKA_LISTENERS && env.KAFKA_PROCESS_ROLES !== "controller" && env.KAFKA_ADVERTISED_LISTENERS) {
-                env.KAFKA_LISTENERS = env.KAFKA_ADVERTISED_LISTENERS.replace(/:\/\/[^:]*:/g, `://${c.ip}:`);
+                env.KAFKA_LISTENERS = env.KAFKA_ADVERTISED_LISTENERS.replace(/:\/\/[^:]*:/g, "://0.0.0.0:");
             }
             const setup = await kafkaDockerSetup(libs, path.join(c.tmp, "kafka-docker"), env);
             if (setup.status !== 0 && !/already formatted/i.test(setup.output)) {
                 throw new Error(`${c.spec.name}: KafkaDockerWrapper setup failed (${setup.status}):\n${setup.output}`);
             }
+            // The container's namespace: "all interfaces" in the bind addresses is its own address. Only `listeners`
+            // binds; the advertised addresses stay as the image wrote them (0.0.0.0 there fails as it would in Docker).
+            const serverProperties = path.join(setup.configDir, "server.properties");
+            const props = fs.readFileSync(serverProperties, "utf8").split("\n");
+            const bound = props.map((l) => (l.startsWith("listeners=") ? l.replace(/:\/\/(0\.0\.0\.0)?:/g, `://${c.ip}:`) : l));
+            const namespaced = path.join(setup.configDir, "server.namespaced.properties");
+            fs.writeFileSync(namespaced, bound.join("\n"));
             const heap = javaHeap(env.KAFKA_HEAP_OPTS, ["-Xmx1G", "-Xms1G"]);
-            site.spawn(c, "broker", "java", [...heap, "-XX:+UseG1GC", `-Dlog4j.configuration=file:${setup.configDir}/log4j.properties`, "-cp", cp, "kafka.Kafka", `${setup.configDir}/server.properties`], env);
+            site.spawn(c, "broker", "java", [...heap, "-XX:+UseG1GC", `-Dlog4j.configuration=file:${setup.configDir}/log4j.properties`, "-cp", cp, "kafka.Kafka", namespaced], env);
         },
         tool(_site, c, argv, env) {
             const main = KAFKA_TOOLS[argv[0]];

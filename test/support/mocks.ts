@@ -11,6 +11,7 @@ import { parse as parseYaml } from "yaml";
 export interface Registered {
     readonly type: string;
     readonly name: string;
+    /** The URN the engine assigned (with the parent type chain); a constructed one until registration completes. */
     readonly urn: string;
     readonly inputs: Record<string, any>;
     readonly parent: string;
@@ -170,7 +171,7 @@ export async function setupMocks(opts: { stack?: string; project?: string; previ
     const original = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req: any, callback: any) => {
         const { deserializeProperties } = require("@pulumi/pulumi/runtime/rpc");
-        registered.push({
+        const entry: { -readonly [K in keyof Registered]: Registered[K] } = {
             type: req.getType(),
             name: req.getName(),
             urn: `urn:pulumi:${opts.stack ?? "test"}::${opts.project ?? "spark-streaming"}::${req.getType()}::${req.getName()}`,
@@ -185,8 +186,15 @@ export async function setupMocks(opts: { stack?: string; project?: string; previ
             custom: req.getCustom(),
             dependencies: req.getDependenciesList(),
             additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+        };
+        registered.push(entry);
+        return original(req, (err: any, resp: any) => {
+            // The URN the engine assigns (with the parent type chain): what `dependencies` and `parent` refer to.
+            if (!err && resp) {
+                entry.urn = resp.getUrn();
+            }
+            callback(err, resp);
         });
-        return original(req, callback);
     };
 }
 
