@@ -4,7 +4,8 @@ import * as path from "path";
 import { parsePlatformConfig, RawConfig } from "../components/config";
 import { KAFKA_IMAGE } from "../components/local/images";
 import { brokerEnv, brokerProperties, BrokerEnvArgs, kafkaClusterId, kafkaEnvName, KAFKA_DATA_DIR } from "../components/local/kafka";
-import { kafkaDockerSetup, kafkaLibs, readProperties } from "./support/localRuntime";
+import { kafkaDockerSetup, readProperties } from "./support/localImages";
+import { kafkaLibs } from "./support/localRuntime";
 
 // The brokers' settings travel as KAFKA_* variables that the apache/kafka image turns into server.properties. These
 // tests run the image's own rule (kafka.docker.KafkaDockerWrapper from the same Kafka version's jars, see

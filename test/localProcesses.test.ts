@@ -6,19 +6,8 @@ import * as os from "os";
 import * as path from "path";
 import { S3BucketProvider } from "../components/local/bucketProvider";
 import { KAFKA_IMAGE } from "../components/local/images";
-import {
-    BucketSpec,
-    bucketSpec,
-    consumerImageRunner,
-    containerSpecs,
-    EmulatedContainer,
-    httpGet,
-    kafkaLibs,
-    kafkaRunner,
-    LocalSiteRuntime,
-    motoRunner,
-    runCommand,
-} from "./support/localRuntime";
+import { consumerImageRunner, kafkaRunner, motoRunner } from "./support/localImages";
+import { BucketSpec, bucketSpec, containerSpecs, EmulatedContainer, httpGet, kafkaLibs, LocalSiteRuntime, runCommand } from "./support/localRuntime";
 import { ProgramRun, runVariant } from "./support/program";
 
 // Engine local without Docker: the containers Pulumi.local.yaml declares (a small variant: one broker, one worker,

@@ -11,7 +11,7 @@ import { LocalNetwork } from "./network";
 import { LocalObjectStore } from "./objectStore";
 import { LocalProducer } from "./producer";
 import { s3aHadoopConf, s3aSparkConf } from "./s3a";
-import { LocalSpark } from "./spark";
+import { LocalSpark, SparkStoreAccess } from "./spark";
 
 // Engine `local`: the whole platform as containers on the user's own Docker engine, with no AWS account and no
 // AWS call. One network; Kafka (apache/kafka, KRaft); an S3-compatible store with the stack's bucket; Spark
@@ -46,6 +46,32 @@ export function produceCommand(site: LocalSite, kafka: KafkaConfig, topic: strin
     return `echo '${event}' | ${exec} --topic ${topic}`;
 }
 
+/** What the Spark parts need from the store: S3A settings, the credentials as environment, the event-log folder. */
+export function sparkStoreAccess(store: Pick<LocalObjectStore, "endpoint" | "region" | "accessKeyId" | "secretAccessKey">, bucket: string): SparkStoreAccess {
+    return {
+        hadoopConf: s3aHadoopConf(store.endpoint, store.region),
+        credentialsEnv: { AWS_ACCESS_KEY_ID: store.accessKeyId, AWS_SECRET_ACCESS_KEY: store.secretAccessKey },
+        eventLogDir: `${LOCAL_URI_SCHEME}://${bucket}/${SPARK_EVENTS_PREFIX}`,
+    };
+}
+
+/** name -> URL of every UI on this machine: the master, each worker, the driver, the history server, the store's console. */
+export function localUiUrls(local: LocalConfig, host: string, consoleUrl: string | undefined): Record<string, string> {
+    const url = (port: number) => `http://${host}:${port}`;
+    const urls: Record<string, string> = {
+        sparkMaster: url(local.ports.sparkMasterUi),
+        consumerApp: url(local.ports.consumerUi),
+        sparkHistory: url(local.ports.historyUi),
+    };
+    for (let i = 1; i <= local.spark.workers; i++) {
+        urls[`sparkWorker${i}`] = url(local.ports.sparkWorkerUi + i - 1);
+    }
+    if (consoleUrl !== undefined) {
+        urls.objectStoreConsole = consoleUrl;
+    }
+    return urls;
+}
+
 export class LocalPlatform extends pulumi.ComponentResource {
     /** name -> http://localhost:<port> of every UI. */
     public readonly uiUrls: Record<string, string>;
@@ -64,36 +90,24 @@ export class LocalPlatform extends pulumi.ComponentResource {
     constructor(name: string, args: LocalPlatformArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("spark-streaming:local:LocalPlatform", name, {}, opts);
         const { local, kafka, consumer } = args;
-        const prefix = `${args.project}-${args.stack}`.toLowerCase().replace(/[^a-z0-9_.-]/g, "-");
-        const labels = { "spark-streaming.project": args.project, "spark-streaming.stack": args.stack };
         const parent = { parent: this };
         const host = hostNameFor(local.bindAddress);
         const protectData = args.dataLake.protect;
+        const pulled = (role: string, pin: PinnedImage) =>
+            new docker.RemoteImage(`${name}-${role}-image`, { name: pinnedName(pin), keepLocally: true }, parent).imageId;
 
+        // --- The stack's network, and the consumer image every Spark part runs.
+        const prefix = `${args.project}-${args.stack}`.toLowerCase().replace(/[^a-z0-9_.-]/g, "-");
+        const labels = { "spark-streaming.project": args.project, "spark-streaming.stack": args.stack };
         const network = new LocalNetwork(`${name}-network`, { prefix, labels }, parent);
         const site: LocalSite = { prefix, networkName: network.networkName, bindAddress: local.bindAddress, labels };
-        const pulled = (role: string, image: PinnedImage) =>
-            new docker.RemoteImage(`${name}-${role}-image`, { name: pinnedName(image), keepLocally: true }, parent).imageId;
         const image = new LocalConsumerImage(`${name}-consumer-image`, { context: args.consumerContext }, parent);
 
-        const store = new LocalObjectStore(
-            `${name}-object-store`,
-            {
-                config: local.objectStore,
-                site,
-                image: local.objectStore.mode === "container" ? pulled("object-store", SEAWEEDFS_IMAGE) : undefined,
-                ports: { s3: local.ports.objectStore, console: local.ports.objectStoreConsole },
-                hostName: host,
-                protectData,
-            },
-            parent,
-        );
-        const storeAccess = {
-            hadoopConf: s3aHadoopConf(store.endpoint, store.region),
-            credentialsEnv: { AWS_ACCESS_KEY_ID: store.accessKeyId, AWS_SECRET_ACCESS_KEY: store.secretAccessKey },
-            eventLogDir: `s3a://${local.objectStore.bucket}/${SPARK_EVENTS_PREFIX}`,
-        };
-
+        // --- The object store with the stack's bucket, and the brokers.
+        const storeImage = local.objectStore.mode === "container" ? pulled("object-store", SEAWEEDFS_IMAGE) : undefined;
+        const storePorts = { s3: local.ports.objectStore, console: local.ports.objectStoreConsole };
+        const store = new LocalObjectStore(`${name}-object-store`, { config: local.objectStore, site, image: storeImage, ports: storePorts, hostName: host, protectData }, parent);
+        const storeAccess = sparkStoreAccess(store, local.objectStore.bucket);
         const brokers = new LocalKafka(
             `${name}-kafka`,
             {
@@ -110,19 +124,9 @@ export class LocalPlatform extends pulumi.ComponentResource {
             parent,
         );
 
-        const spark = new LocalSpark(
-            `${name}-spark`,
-            {
-                config: local.spark,
-                site,
-                image: image.imageId,
-                store: storeAccess,
-                ports: local.ports,
-                storeReady: [store.bucket],
-            },
-            parent,
-        );
-
+        // --- Spark, the consumer once everything it reads and writes is healthy, and the demo producer after it.
+        const sparkArgs = { config: local.spark, site, image: image.imageId, store: storeAccess, ports: local.ports, storeReady: [store.bucket] };
+        const spark = new LocalSpark(`${name}-spark`, sparkArgs, parent);
         const consumerPart = new LocalConsumer(
             `${name}-consumer`,
             {
@@ -141,35 +145,12 @@ export class LocalPlatform extends pulumi.ComponentResource {
             },
             parent,
         );
-
         if (local.producer.enabled) {
-            new LocalProducer(
-                `${name}-producer`,
-                {
-                    config: local.producer,
-                    site,
-                    image: image.imageId,
-                    bootstrapServers: brokers.bootstrapInternal,
-                    topic: consumer.topic,
-                    dependsOn: [consumerPart.container],
-                },
-                parent,
-            );
+            const producerArgs = { config: local.producer, site, image: image.imageId, bootstrapServers: brokers.bootstrapInternal, topic: consumer.topic };
+            new LocalProducer(`${name}-producer`, { ...producerArgs, dependsOn: [consumerPart.container] }, parent);
         }
 
-        const url = (port: number) => `http://${host}:${port}`;
-        const uiUrls: Record<string, string> = {
-            sparkMaster: url(local.ports.sparkMasterUi),
-            consumerApp: url(local.ports.consumerUi),
-            sparkHistory: url(local.ports.historyUi),
-        };
-        for (let i = 1; i <= local.spark.workers; i++) {
-            uiUrls[`sparkWorker${i}`] = url(local.ports.sparkWorkerUi + i - 1);
-        }
-        if (store.consoleUrl !== undefined) {
-            uiUrls.objectStoreConsole = store.consoleUrl;
-        }
-        this.uiUrls = uiUrls;
+        this.uiUrls = localUiUrls(local, host, store.consoleUrl);
         this.kafkaBootstrapBrokers = brokers.bootstrapHost;
         this.bucketName = store.bucketName;
         this.imageRef = image.ref;
