@@ -12,7 +12,7 @@ import { kafkaLibs } from "./support/localRuntime";
 // test/support/localRuntime.ts) on what the program declares, and compare the file it writes with what the program
 // means: a misspelt or mis-encoded variable shows up as a missing or different property.
 
-const VERSION = KAFKA_IMAGE.tag.split(":")[1];
+const VERSION = KAFKA_IMAGE.tag;
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
@@ -31,10 +31,10 @@ async function throughImage(env: Record<string, string>): Promise<{ props: Recor
     return { props: readProperties(path.join(res.configDir, "server.properties")), dataDir, output: res.output, status: res.status };
 }
 
-test("the broker jars the tests run are the pinned image's Kafka version", () => {
-    expect(VERSION).toBe("3.9.1");
-    const jar = path.join(kafkaLibs(VERSION), `kafka_2.13-${VERSION}.jar`);
-    expect(fs.existsSync(jar)).toBe(true);
+test("the broker jars the tests fetch (scripts/lib.sh) are the pinned image's Kafka version", () => {
+    const lib = fs.readFileSync(path.join(__dirname, "..", "scripts", "lib.sh"), "utf8");
+    expect(/KAFKA_BROKER_VERSION="\$\{KAFKA_BROKER_VERSION:-([0-9.]+)\}"/.exec(lib)?.[1]).toBe(VERSION);
+    expect(fs.existsSync(path.join(kafkaLibs(VERSION), `kafka_2.13-${VERSION}.jar`))).toBe(true);
 });
 
 test.each([1, 3])("with %i broker(s), every broker's environment becomes exactly the server.properties the program means", async (n) => {

@@ -94,8 +94,8 @@ beforeAll(async () => {
     run = await runVariant("local", await smallLocalStack());
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "local-engine-"));
     site = new LocalSiteRuntime(dir, containerSpecs(run.registered), [
-        [/^apache\/kafka:/, kafkaRunner(kafkaLibs(KAFKA_IMAGE.tag.split(":")[1]))],
-        [/^chrislusf\/seaweedfs:/, motoRunner()],
+        [/^apache\/kafka@/, kafkaRunner(kafkaLibs(KAFKA_IMAGE.tag))],
+        [/^chrislusf\/seaweedfs@/, motoRunner()],
         [/^spark-streaming-consumer:/, consumerImageRunner()],
     ]);
     s3 = new S3Client({
@@ -192,7 +192,7 @@ test("a producer on this machine reaches the brokers through the kafkaBootstrapB
     const event = JSON.stringify({ event_id: eventId, event_time: "2024-05-01T10:00:00Z", type: "click", amount: 2.5 });
     const res = await runCommand(
         "java",
-        [`-Djdk.net.hosts.file=${hosts}`, "-Xmx256m", "-cp", `${kafkaLibs(KAFKA_IMAGE.tag.split(":")[1])}/*`, "kafka.tools.ConsoleProducer",
+        [`-Djdk.net.hosts.file=${hosts}`, "-Xmx256m", "-cp", `${kafkaLibs(KAFKA_IMAGE.tag)}/*`, "kafka.tools.ConsoleProducer",
             "--bootstrap-server", run.outputs.kafkaBootstrapBrokers, "--topic", TOPIC, "--producer-property", "acks=all", "--producer-property", "max.block.ms=30000"],
         { input: `${event}\n`, timeoutMs: 90_000 },
     );

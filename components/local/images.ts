@@ -6,15 +6,19 @@
 
 /** A published image pinned by its index digest. */
 export interface PinnedImage {
-    /** `repository:tag`, for people; the digest is what is pulled. */
+    readonly repository: string;
+    /** The release the digest was published as, for people (and to check the tests' jars against). */
     readonly tag: string;
     /** `sha256:<64 hex>` of the multi-architecture image index. */
     readonly digest: string;
 }
 
-/** `repository:tag@sha256:...`: what `docker.RemoteImage` pulls. */
+/**
+ * `repository@sha256:...`: what `docker.RemoteImage` pulls. The digest alone: with `name:tag@digest` Docker ignores the
+ * tag anyway, and the Docker CLI is moving to refuse that form.
+ */
 export function pinnedName(image: PinnedImage): string {
-    return `${image.tag}@${image.digest}`;
+    return `${image.repository}@${image.digest}`;
 }
 
 /**
@@ -26,7 +30,8 @@ export function pinnedName(image: PinnedImage): string {
  * https://hub.docker.com/r/apache/kafka/tags?name=3.9.1
  */
 export const KAFKA_IMAGE: PinnedImage = {
-    tag: "apache/kafka:3.9.1",
+    repository: "apache/kafka",
+    tag: "3.9.1",
     digest: "sha256:4ceccc577f03f51f6af8dbfda55194d0d892f4fa7913ffbded567ce3895622ed",
 };
 
@@ -38,7 +43,8 @@ export const KAFKA_IMAGE: PinnedImage = {
  * Authority: https://hub.docker.com/r/chrislusf/seaweedfs/tags?name=4.48
  */
 export const SEAWEEDFS_IMAGE: PinnedImage = {
-    tag: "chrislusf/seaweedfs:4.48",
+    repository: "chrislusf/seaweedfs",
+    tag: "4.48",
     digest: "sha256:4e61d15fd35994cb1e43e1e553dff106794841fd9a99ade2fc8c8bfce4d7872d",
 };
 

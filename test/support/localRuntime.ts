@@ -224,7 +224,8 @@ function durationMs(text: string | undefined, fallback: number): number {
 
 export function httpGet(url: string, timeoutMs = 5000): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
-        const req = http.get(url, (res) => {
+        // No keep-alive agent: a pooled socket would outlive the test and hold its worker open.
+        const req = http.get(url, { agent: false }, (res) => {
             let body = "";
             res.on("data", (d) => (body += d));
             res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
