@@ -191,6 +191,15 @@ describe("Pulumi.local.yaml", () => {
         expect(bucket.inputs).toMatchObject({ endpoint: "http://127.0.0.1:8333", bucket: "spark-streaming-local", markers: ["logs/spark-events/"], region: "us-east-1" });
     });
 
+    test("the bucket's provider is stored self-contained: the S3 SDK required inside, no program module or secret captured", () => {
+        const text: string = ofType(local, "pulumi-nodejs:dynamic/local:S3Bucket")[0].inputs.__provider;
+        expect(text).toContain("@aws-sdk/client-s3");
+        expect(text).toContain("CreateBucketCommand");
+        expect(text).not.toMatch(/@pulumi\/docker|@pulumi\/random|components\/local\/platform|buildContext/);
+        expect(text).not.toContain(MOCK_GENERATED_SECRET);
+        expect(text.length).toBeLessThan(100_000);
+    });
+
     test("exports the outputs every engine has, with local values, and none that do not apply", () => {
         const o = local.outputs;
         expect(o).toMatchObject({
