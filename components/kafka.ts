@@ -45,6 +45,9 @@ export interface TopicSpec {
 
 /** Throws if the config cannot give a working cluster over `privateSubnetCount` subnets; says what to change. */
 export function validateKafka(config: KafkaConfig, privateSubnetCount: number): void {
+    if (config.mode === "container") {
+        throw new Error("kafka.mode container runs the brokers on the local Docker engine (engine local, components/local/kafka.ts); this AWS component serves msk, msk-serverless and external");
+    }
     if (config.mode === "msk") {
         if (privateSubnetCount < 2 || privateSubnetCount > 3) {
             throw new Error(

@@ -50,13 +50,15 @@ function shiftClock(offsetMs: number): void {
     });
 }
 
-// Each stack with both engines: generated certificates, secrets and the TLS bundle must not change either.
+// Each AWS stack with both engines (generated certificates, secrets and the TLS bundle must not change either),
+// and the local stack (its generated object-store key must not either).
 describe.each([
-    ["dev", "ec2"],
-    ["prod", "emr"],
-    ["dev", "emr"],
-    ["prod", "ec2"],
-])("the %s program with engine %s", (stack, engine) => {
+    ["dev", "ec2", "aws", /\$tls:index\/(privateKey|locallySignedCert):/, 2],
+    ["prod", "emr", "aws", /\$tls:index\/(privateKey|locallySignedCert):/, 2],
+    ["dev", "emr", "aws", /\$tls:index\/(privateKey|locallySignedCert):/, 2],
+    ["prod", "ec2", "aws", /\$tls:index\/(privateKey|locallySignedCert):/, 2],
+    ["local", "local", "docker", /\$random:index\/randomPassword:/, 1],
+])("the %s program with engine %s", (stack, engine, provider, generated, generatedCount) => {
     let first: Map<string, Snapshot>;
     let second: Map<string, Snapshot>;
 
@@ -72,8 +74,8 @@ describe.each([
 
     test("registers resources (the comparison is not between two empty runs), generated keys and certificates included", () => {
         // A URN's type segment is the parent type chain joined by "$", ending with the resource's own type.
-        expect([...first.keys()].filter((urn) => /(::|\$)aws:/.test(urn)).length).toBeGreaterThan(0);
-        expect([...first.keys()].filter((urn) => /\$tls:index\/(privateKey|locallySignedCert):/.test(urn)).length).toBeGreaterThanOrEqual(2);
+        expect([...first.keys()].filter((urn) => new RegExp(`(::|\\$)${provider}:`).test(urn)).length).toBeGreaterThan(0);
+        expect([...first.keys()].filter((urn) => generated.test(urn)).length).toBeGreaterThanOrEqual(generatedCount);
     });
 
     test("registers the same resources, by URN, on a second run", () => {

@@ -17,6 +17,8 @@
 #       SPARK_DRIVER_HOST (optional): address executors use to reach the driver.
 #       SPARK_SUBMIT_OPTS_EXTRA (optional): more spark-submit options, word-split.
 #       SIGTERM stops the query cleanly (forwarded to the Python driver) and exits 0.
+#   entrypoint.sh producer --bootstrap-servers H:P --topic T [--events-per-second N] [--malformed-percent P]
+#       the demo producer (demo_producer/, engine local): valid events plus a share of malformed ones.
 #
 # Overridable locations, so tests run this script outside Docker with the pip pyspark:
 #   SPARK_HOME (default /opt/spark)
@@ -97,11 +99,15 @@ case "$role" in
     done
     exit "$status"
     ;;
+  producer)
+    export PYTHONPATH="$JOB_HOME${PYTHONPATH:+:$PYTHONPATH}"
+    exec "${PYSPARK_PYTHON:-python3}" -m demo_producer "$@"
+    ;;
   ""|-h|--help)
-    sed -n '2,31p' "${BASH_SOURCE[0]}"
+    sed -n '2,33p' "${BASH_SOURCE[0]}"
     [[ -n "$role" ]] || exit 64
     ;;
   *)
-    die "unknown role '$role'; expected one of: master, worker, history, consumer"
+    die "unknown role '$role'; expected one of: master, worker, history, consumer, producer"
     ;;
 esac

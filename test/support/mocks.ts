@@ -11,6 +11,7 @@ import { parse as parseYaml } from "yaml";
 export interface Registered {
     readonly type: string;
     readonly name: string;
+    /** The URN the engine assigned (with the parent type chain); a constructed one until registration completes. */
     readonly urn: string;
     readonly inputs: Record<string, any>;
     readonly parent: string;
@@ -21,10 +22,27 @@ export interface Registered {
     readonly replaceOnChanges: string[];
     readonly deleteBeforeReplace: boolean;
     readonly custom: boolean;
+    /** URNs of the resources this one explicitly depends on (`dependsOn`). */
+    readonly dependencies: string[];
+    /** Output properties the engine must keep secret (`additionalSecretOutputs`). */
+    readonly additionalSecretOutputs: string[];
 }
 
 export const ACCOUNT_ID = "123456789012";
+/** What a mocked random.RandomPassword yields: tests look for it in places a secret must never be. */
+/**
+ * The value the mocks give a random.RandomPassword: letters and digits like the real one (special: false), and
+ * recognisable, so tests can look for it in plain inputs.
+ */
+export function mockGeneratedSecret(name: string, length = 32): string {
+    return `MOCKSECRET${name.replace(/[^A-Za-z0-9]/g, "")}`.padEnd(length, "x");
+}
 export const REGION = "eu-west-1";
+
+/** The id the mocks give a docker.RemoteImage: it follows the name (and so the pinned digest), as a real pull would. */
+export function mockImageId(name: string): string {
+    return `sha256:${require("crypto").createHash("sha256").update(name).digest("hex")}`;
+}
 
 /** Extra computed state a test wants a type to return (e.g. a cluster's bootstrap brokers). */
 export type StateHook = (args: pulumi.runtime.MockResourceArgs) => Record<string, any> | undefined;
@@ -83,9 +101,13 @@ function defaultState(args: pulumi.runtime.MockResourceArgs): Record<string, any
             state.repositoryUrl = `${ACCOUNT_ID}.dkr.ecr.${REGION}.amazonaws.com/${state.name}`;
             state.arn = `arn:aws:ecr:${REGION}:${ACCOUNT_ID}:repository/${state.name}`;
             break;
+        case "docker:index/remoteImage:RemoteImage":
+            // An image id that follows the name (and so the pinned digest), as a real pull would.
+            state.imageId = mockImageId(String(args.inputs.name));
+            break;
         case "random:index/randomPassword:RandomPassword":
             // Letters and digits like the real one (special: false), and recognisable: tests look for it in plain inputs.
-            state.result = `MOCKSECRET${args.name.replace(/[^A-Za-z0-9]/g, "")}`.padEnd(args.inputs.length ?? 32, "x");
+            state.result = mockGeneratedSecret(args.name, args.inputs.length);
             break;
         case "tls:index/privateKey:PrivateKey":
             state.privateKeyPem = `-----BEGIN RSA PRIVATE KEY-----\nMOCKPRIVATEKEY-${args.name}\n-----END RSA PRIVATE KEY-----\n`;
@@ -149,6 +171,8 @@ function invokeResult(args: pulumi.runtime.MockCallArgs): Record<string, any> {
 
 /** What the mocks have seen so far, in registration order. */
 export const registered: Registered[] = [];
+/** The data sources (invokes) the program called, by token. */
+export const invoked: string[] = [];
 
 /**
  * Installs the mocks and starts recording. Call in `beforeAll` (or at the top of a file) before importing the
@@ -156,6 +180,7 @@ export const registered: Registered[] = [];
  */
 export async function setupMocks(opts: { stack?: string; project?: string; preview?: boolean; hook?: StateHook } = {}): Promise<void> {
     registered.length = 0;
+    invoked.length = 0;
     await pulumi.runtime.setMocks(
         {
             newResource(args) {
@@ -163,6 +188,7 @@ export async function setupMocks(opts: { stack?: string; project?: string; previ
                 return { id: args.inputs.name ?? `${args.name}-id`, state: { ...defaultState(args), ...extra } };
             },
             call(args) {
+                invoked.push(args.token);
                 return invokeResult(args);
             },
         },
@@ -176,7 +202,7 @@ export async function setupMocks(opts: { stack?: string; project?: string; previ
     const original = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req: any, callback: any) => {
         const { deserializeProperties } = require("@pulumi/pulumi/runtime/rpc");
-        registered.push({
+        const entry: { -readonly [K in keyof Registered]: Registered[K] } = {
             type: req.getType(),
             name: req.getName(),
             urn: `urn:pulumi:${opts.stack ?? "test"}::${opts.project ?? "spark-streaming"}::${req.getType()}::${req.getName()}`,
@@ -189,8 +215,17 @@ export async function setupMocks(opts: { stack?: string; project?: string; previ
             replaceOnChanges: req.getReplaceonchangesList(),
             deleteBeforeReplace: req.getDeletebeforereplace(),
             custom: req.getCustom(),
+            dependencies: req.getDependenciesList(),
+            additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+        };
+        registered.push(entry);
+        return original(req, (err: any, resp: any) => {
+            // The URN the engine assigns (with the parent type chain): what `dependencies` and `parent` refer to.
+            if (!err && resp) {
+                entry.urn = resp.getUrn();
+            }
+            callback(err, resp);
         });
-        return original(req, callback);
     };
 }
 

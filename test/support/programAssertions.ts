@@ -38,15 +38,19 @@ export function expectStandardOutputs(outputs: StackOutputs, consumer: string, t
 }
 
 
-/** The consumer's flags (as an engine hands them to the job) point at this stack's brokers, topic and S3 locations. */
-export function expectConsumerWiring(args: string[], outputs: StackOutputs): void {
+/**
+ * The consumer's flags (as an engine hands them to the job) point at this stack's brokers, topic and S3 locations.
+ * `kafka` overrides what the consumer must use where it differs from the outputs (engine local: the brokers' internal
+ * listener and plaintext, while kafkaBootstrapBrokers is for producers on the host).
+ */
+export function expectConsumerWiring(args: string[], outputs: StackOutputs, kafka: { bootstrap?: string; auth?: string } = {}): void {
     const flag = (name: string) => args[args.indexOf(name) + 1];
-    expect(flag("--bootstrap-servers")).toBe(outputs.kafkaBootstrapBrokers);
+    expect(flag("--bootstrap-servers")).toBe(kafka.bootstrap ?? outputs.kafkaBootstrapBrokers);
     expect(flag("--topic")).toBe("events");
     expect(flag("--output")).toBe(outputs.outputLocation);
     expect(flag("--dead-letter")).toBe(outputs.deadLetterLocation);
     expect(flag("--checkpoint")).toBe(outputs.checkpointLocation);
-    expect(flag("--kafka-auth")).toBe("iam");
+    expect(flag("--kafka-auth")).toBe(kafka.auth ?? "iam");
 }
 
 /** The tests every shipped stack must pass; `outputs` is read lazily, after the file's `beforeAll` ran the program. */
