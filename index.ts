@@ -5,6 +5,7 @@ import { DataLake } from "./components/dataLake";
 import { Ec2Engine } from "./components/ec2/engine";
 import { EmrEngine } from "./components/emr/cluster";
 import { Kafka } from "./components/kafka";
+import { KubernetesEngine } from "./components/kubernetes/engine";
 import { checkpointPrefix, deadLetterPrefix, outputPrefix, s3Uri } from "./components/locations";
 import { Network } from "./components/network";
 import { componentProvider } from "./components/tags";
@@ -21,15 +22,18 @@ const kafka = new Kafka("kafka", { config: cfg.kafka, network, kmsKeyArn: dataLa
 
 const shared = { consumer: cfg.consumer, access: cfg.access, network, dataLake, kafka, kafkaTopicsJson: kafka.topicsJson, region };
 
-// Only the ec2 engine runs the image; EMR 7 runs the same build of the job from S3 (see components/emr).
+// The ec2 and kubernetes engines run the image; EMR 7 runs the same build of the job from S3 (see components/emr).
 const image =
-    cfg.engine === "ec2"
+    cfg.engine !== "emr"
         ? new ConsumerImage("consumer-image", { forceDelete: cfg.dataLake.forceDestroy, kmsKeyArn: dataLake.kmsKeyArn }, providerFor("consumerImage"))
         : undefined;
 const spark =
-    image !== undefined
-        ? new Ec2Engine("spark", { ...shared, config: cfg.ec2, image, security: cfg.security }, providerFor("ec2"))
-        : new EmrEngine("emr", { ...shared, config: cfg.emr, security: cfg.security }, providerFor("emr"));
+    cfg.engine === "kubernetes"
+        ? new KubernetesEngine("kubernetes", { ...shared, config: cfg.kubernetes, image: image!, kubeconfig: cfg.kubeconfig, security: cfg.security, protect: cfg.dataLake.protect }, providerFor("kubernetes"))
+        : cfg.engine === "ec2"
+          ? new Ec2Engine("spark", { ...shared, config: cfg.ec2, image: image!, security: cfg.security }, providerFor("ec2"))
+          : new EmrEngine("emr", { ...shared, config: cfg.emr, security: cfg.security }, providerFor("emr"));
+const kubernetes = spark instanceof KubernetesEngine ? spark : undefined;
 
 export const engine = cfg.engine;
 export const vpcId = network.vpcId;
@@ -44,3 +48,6 @@ export const imageUri = image?.imageUri;
 export const uiUrls = spark.uiUrls;
 export const uiTunnels = spark.uiTunnels;
 export const uiCaCertificate = spark.uiCaCertificate;
+export const clusterName = kubernetes?.clusterName;
+export const kubeconfig = kubernetes?.kubeconfig;
+export const kubeconfigCommand = kubernetes?.kubeconfigCommand;

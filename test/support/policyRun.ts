@@ -25,7 +25,12 @@ function providerUrn(ref: string): string {
     return cut > 0 ? ref.slice(0, cut) : ref;
 }
 
-export async function registerProgram(stack: string, programPath = "../../index", overrides: Record<string, string> = {}): Promise<ProgramResource[]> {
+export async function registerProgram(
+    stack: string,
+    programPath = "../../index",
+    overrides: Record<string, string> = {},
+    secrets: Record<string, string> = {},
+): Promise<ProgramResource[]> {
     await setupMocks({ stack });
     const extra = new Map<string, { urn: string; deps: Record<string, string[]> }>();
     const key = (parent: string, type: string, name: string) => `${parent}|${type}|${name}`;
@@ -43,7 +48,7 @@ export async function registerProgram(stack: string, programPath = "../../index"
             callback(err, resp);
         });
     };
-    useStackConfig(stack, overrides);
+    useStackConfig(stack, overrides, secrets);
     try {
         const program = await import(programPath);
         // Resolving the exports drives every output chain.
