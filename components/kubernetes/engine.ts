@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { KubernetesConfig, SecurityConfig } from "../config";
 import { checkSecuritySettingsKept, consumerJobArgs } from "../consumerArgs";
 import { checkImagePinned } from "../ec2/userData";
-import { checkpointPrefix, deadLetterPrefix, outputPrefix, s3Uri } from "../locations";
+import { checkpointPrefix, deadLetterPrefix, outputPrefix } from "../locations";
 import { EngineBaseArgs, ImageRefs } from "../refs";
 import { clusterName, eksAddon, eksControlPlane } from "./eks";
 import { consumerRole } from "./iam";
@@ -12,7 +12,7 @@ import { nodeGroup } from "./nodeGroup";
 import { OPERATOR_RELEASE, sparkOperator } from "./operator";
 import { clusterProvider, eksKubeconfig } from "./provider";
 import { clusterSecurityGroups } from "./securityGroups";
-import { imageSparkVersion, kubernetesJobSparkConf, SPARK_APPLICATION_API_VERSION, sparkApplicationManifest } from "./sparkApplication";
+import { imageSparkVersion, kubernetesJobSparkConf, kubernetesLocation, SPARK_APPLICATION_API_VERSION, sparkApplicationManifest } from "./sparkApplication";
 import { authSecretName, consumerWorkload, platformNamespace } from "./workload";
 
 // Engine `kubernetes`: the consumer as a Spark Operator application, on an EKS cluster the stack creates (eks.ts,
@@ -134,9 +134,9 @@ export class KubernetesEngine extends pulumi.ComponentResource {
         this.consumerArgs = consumerJobArgs(consumer, {
             bootstrapServers: kafka.bootstrapBrokers,
             kafkaAuth: kafka.authMode,
-            output: s3Uri(dataLake.bucketName, outputPrefix(consumer.topic)),
-            deadLetter: s3Uri(dataLake.bucketName, deadLetterPrefix(consumer.topic)),
-            checkpoint: s3Uri(dataLake.bucketName, checkpointPrefix(consumer.name)),
+            output: dataLake.bucketName.apply((b) => kubernetesLocation(b, outputPrefix(consumer.topic))),
+            deadLetter: dataLake.bucketName.apply((b) => kubernetesLocation(b, deadLetterPrefix(consumer.topic))),
+            checkpoint: dataLake.bucketName.apply((b) => kubernetesLocation(b, checkpointPrefix(consumer.name))),
             engineSparkConf: kubernetesJobSparkConf(region),
         });
         const sparkVersion = imageSparkVersion();

@@ -3,7 +3,6 @@ import * as path from "path";
 import { CONSUMER_CONTEXT } from "../buildContext";
 import { ConsumerConfig, KubernetesConfig } from "../config";
 import { consumerStopTimeoutSeconds } from "../consumerArgs";
-import { ec2SparkConf } from "../ec2/engine";
 import { SPARK_UID } from "../ec2/sparkSecurity";
 import { metricsSparkConf } from "./metrics";
 
@@ -67,11 +66,26 @@ export function kubernetesSecurityConf(secretFile: string = `${AUTH_SECRET_DIR}/
 }
 
 /**
- * The job's engine settings (they travel in its arguments, like the ec2 engine's): s3:// through S3A with the
- * rename-free checkpoint manager, and the IRSA web identity token as S3A's only credentials.
+ * The job's engine settings (they travel in its arguments, like the ec2 engine's): S3A talks to the bucket's region
+ * with the IRSA web identity token as its only credentials, and checkpoints are written without S3's copy-and-delete
+ * rename. The locations are given as s3a:// (kubernetesLocation): the rename-free checkpoint manager and the file
+ * sink's log use Hadoop's FileContext, whose S3A binding serves only the s3a scheme (s3:// mapped to S3A fails there
+ * with "No AbstractFileSystem configured for scheme: s3" or a scheme mismatch).
  */
 export function kubernetesJobSparkConf(region: string): Record<string, string> {
-    return { ...ec2SparkConf(region), "spark.hadoop.fs.s3a.aws.credentials.provider": "com.amazonaws.auth.WebIdentityTokenCredentialsProvider" };
+    return {
+        "spark.hadoop.fs.s3a.aws.credentials.provider": "com.amazonaws.auth.WebIdentityTokenCredentialsProvider",
+        "spark.hadoop.fs.s3a.endpoint.region": region,
+        "spark.sql.streaming.checkpointFileManagerClass": ABORTABLE_CHECKPOINT_MANAGER,
+    };
+}
+
+/** The rename-free checkpoint manager (spark-hadoop-cloud, in the image). */
+export const ABORTABLE_CHECKPOINT_MANAGER = "org.apache.spark.internal.io.cloud.AbortableStreamBasedCheckpointFileManager";
+
+/** `s3a://bucket/prefix`: where the job on Kubernetes reads and writes (the same objects as the stack's s3:// outputs). */
+export function kubernetesLocation(bucket: string, prefix: string): string {
+    return `s3a://${bucket}/${prefix}`;
 }
 
 export interface SparkApplicationInput {
