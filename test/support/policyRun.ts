@@ -15,6 +15,8 @@ export interface ProgramResource extends Registered {
     readonly realUrn: string;
     /** Input property name → URNs of the resources it depends on. */
     readonly propertyDependencies: Record<string, string[]>;
+    /** URNs of every resource it depends on (its inputs' and its dependsOn), as the engine orders them. */
+    readonly dependencies: string[];
     /** The explicit provider resource this resource was registered with, if any. */
     readonly providerResource?: { type: string; name: string; urn: string; props: Record<string, any> };
 }
@@ -32,7 +34,7 @@ export async function registerProgram(
     secrets: Record<string, string> = {},
 ): Promise<ProgramResource[]> {
     await setupMocks({ stack });
-    const extra = new Map<string, { urn: string; deps: Record<string, string[]> }>();
+    const extra = new Map<string, { urn: string; deps: Record<string, string[]>; all: string[] }>();
     const key = (parent: string, type: string, name: string) => `${parent}|${type}|${name}`;
     const monitor = (pulumi.runtime as any).getMonitor();
     const inner = monitor.registerResource.bind(monitor);
@@ -43,7 +45,7 @@ export async function registerProgram(
         });
         return inner(req, (err: any, resp: any) => {
             if (!err && resp) {
-                extra.set(key(req.getParent(), req.getType(), req.getName()), { urn: resp.getUrn(), deps });
+                extra.set(key(req.getParent(), req.getType(), req.getName()), { urn: resp.getUrn(), deps, all: req.getDependenciesList() });
             }
             callback(err, resp);
         });
@@ -63,15 +65,16 @@ export async function registerProgram(
 
     const withExtra = registered.map((r) => {
         const found = extra.get(key(r.parent, r.type, r.name));
-        return { r, urn: found?.urn ?? r.urn, deps: found?.deps ?? {} };
+        return { r, urn: found?.urn ?? r.urn, deps: found?.deps ?? {}, all: found?.all ?? [] };
     });
     const byUrn = new Map(withExtra.map((x) => [x.urn, x.r]));
-    return withExtra.map(({ r, urn, deps }) => {
+    return withExtra.map(({ r, urn, deps, all }) => {
         const provider = r.provider ? byUrn.get(providerUrn(r.provider)) : undefined;
         return {
             ...r,
             realUrn: urn,
             propertyDependencies: deps,
+            dependencies: all,
             providerResource: provider ? { type: provider.type, name: provider.name, urn: providerUrn(r.provider), props: provider.inputs } : undefined,
         };
     });
