@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { KubernetesConfig, SecurityConfig } from "../config";
 import { checkSecuritySettingsKept, consumerJobArgs } from "../consumerArgs";
 import { checkImagePinned } from "../ec2/userData";
+import { kafkaClientIngress } from "../kafka";
 import { checkpointPrefix, deadLetterPrefix, outputPrefix } from "../locations";
 import { EngineBaseArgs, ImageRefs } from "../refs";
 import { clusterName, eksAddon, eksControlPlane } from "./eks";
@@ -96,6 +97,10 @@ export class KubernetesEngine extends pulumi.ComponentResource {
             this.kubeconfigCommand = undefined;
             oidcProviderArn = existing.oidcProviderArn;
             provider = clusterProvider(name, { kubeconfig: this.kubeconfig, context: existing.context }, parent);
+            // MSK admits the existing cluster's nodes (their egress is the cluster owner's to allow).
+            if (existing.nodeSecurityGroupId !== undefined) {
+                kafkaClientIngress(`${name}-kafka-from-nodes`, kafka, existing.nodeSecurityGroupId, parent);
+            }
         }
         const inCluster = { parent: this, provider };
 

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { promiseOf, Registered, registered, settleRegistrations, setupMocks, useStackConfig } from "./mocks";
+import { promiseOf, Registered, registered, settleRegistrations, setupMocks, StateHook, useStackConfig } from "./mocks";
 
 // Runs the whole program (index.ts) under mocks with a shipped stack file's config and returns what it
 // registered in the shape the policy pack's stack runner takes: real URNs, inputs as props, each resource's
@@ -32,8 +32,9 @@ export async function registerProgram(
     programPath = "../../index",
     overrides: Record<string, string> = {},
     secrets: Record<string, string> = {},
+    hook?: StateHook,
 ): Promise<ProgramResource[]> {
-    await setupMocks({ stack });
+    await setupMocks({ stack, hook });
     const extra = new Map<string, { urn: string; deps: Record<string, string[]>; all: string[] }>();
     const key = (parent: string, type: string, name: string) => `${parent}|${type}|${name}`;
     const monitor = (pulumi.runtime as any).getMonitor();
