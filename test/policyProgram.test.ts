@@ -41,6 +41,8 @@ describe.each([
     ["prod", "emr", true],
     ["dev", "emr", false],
     ["prod", "ec2", false],
+    ["dev", "kubernetes", false],
+    ["prod", "kubernetes", false],
 ])("policy pack over the %s program with engine %s", (stack, engine, shipped) => {
     let result: { resources: ProgramResource[]; found: Violation[] };
 
