@@ -56,6 +56,15 @@ describe.each([
         expect([...types].some((t) => t.startsWith("aws:ec2/securityGroup") || t.startsWith("aws:vpc/securityGroup"))).toBe(true);
     });
 
+    if (engine === "kubernetes") {
+        test("the program registers what the EKS and Kubernetes policies guard", () => {
+            const types = new Set(result.resources.map((r) => r.type));
+            for (const t of ["aws:eks/cluster:Cluster", "aws:eks/nodeGroup:NodeGroup", "kubernetes:sparkoperator.k8s.io/v1beta2:SparkApplication", "kubernetes:core/v1:Namespace", "kubernetes:core/v1:Service"]) {
+                expect(types).toContain(t);
+            }
+        });
+    }
+
     test("no mandatory violations", () => {
         expect(mandatory(result.found)).toEqual([]);
     });

@@ -9,11 +9,17 @@ import { OPERATOR_METRICS_PORT } from "./metrics";
 // only the consumer's namespace.
 //
 // The CRDs are declared here as CustomResourceDefinition resources from the chart's own crds/ folder, and the
-// release skips them. Why: a custom resource whose CRD arrives with a chart in the same program is the known
-// first-preview problem of pulumi-kubernetes. With CRD resources in the program, the provider registers the kinds
-// during Check (its CRD cache), a preview of the SparkApplication on an empty cluster (or on a cluster that does not
-// exist yet) is a plain create, and on `up` the SparkApplication waits (dependsOn) for the CRDs and the running
-// operator. It also puts CRD upgrades under Pulumi: Helm installs crds/ once and never upgrades them.
+// release skips them. That handles the known problem of a custom resource whose CRD comes with a chart in the same
+// program (pulumi-kubernetes issues #1712, #3035, #3247: "no matches for kind" when the kind is resolved before the
+// chart has installed its CRDs), on an empty cluster or one that does not exist yet:
+//  - preview: the CRDs are plain creates, and the provider records every CRD it checks (its CRD cache, PR #2904),
+//    so nothing that resolves kinds fails; the SparkApplication, a plain CustomResource, previews as a create too:
+//    Check does not reject a kind the cluster lacks (rejectUnknownResources is off) and Create skips the server-side
+//    dry run while the kind is not registered (provider.go: skipPreview when !gvkExists);
+//  - up: the SparkApplication waits (dependsOn) for the CRDs and for the release (the operator running); the
+//    provider retries "no matches for kind" while its discovery cache catches up with the new CRDs.
+// It also puts the CRDs under Pulumi: Helm installs crds/ once and never upgrades them, so a chart upgrade would
+// otherwise leave the old schema in place.
 //
 // Values: the webhook is off. The consumer's pods come from pod templates, which Spark applies itself; the operator
 // only asks its webhook to mutate pods of applications without templates, and every field the webhook would default
