@@ -4,17 +4,10 @@
 // the engine receives them) and the stack outputs. For the test that runs the job the way the SparkApplication
 // describes it (jobs/streaming-consumer/tests/test_kubernetes_app.py):
 //   node scripts/render-kubernetes-app.js [stack]
-// The TypeScript is transpiled on the fly with the project's own compiler, nothing is built.
+// The TypeScript is transpiled on the fly (scripts/ts-require.js), nothing is built.
 "use strict";
-const fs = require("fs");
 const path = require("path");
-const ts = require("typescript");
-
-require.extensions[".ts"] = (module, filename) => {
-    const source = fs.readFileSync(filename, "utf8");
-    const { outputText } = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true }, fileName: filename });
-    module._compile(outputText, filename);
-};
+require("./ts-require");
 
 const root = path.join(__dirname, "..");
 process.chdir(root);

@@ -12,22 +12,17 @@ so a wrong class, key or path fails here; keys Spark does not know are refused o
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import urllib.request
-from pathlib import Path
 
-import pyspark
-
-from helpers import JOB_DIR, REPO_ROOT, jars_dir, produce, start_job, wait_until
+from helpers import JOB_DIR, REPO_ROOT, produce, start_job, wait_until
 from test_end_to_end import assert_exactly_once, mixed_values
+from test_entrypoint import cluster_env
 
 ENTRYPOINT = JOB_DIR / "entrypoint.sh"
-PYSPARK_HOME = Path(pyspark.__file__).parent
 IMAGE_JOB_HOME = "/opt/streaming-consumer"
 
 # Keys Spark reads by prefix rather than as registered config entries.
@@ -163,17 +158,7 @@ def test_the_application_runs_the_job_against_kafka_and_s3_and_stops_cleanly_on_
     assert f"COPY main.py entrypoint.sh {IMAGE_JOB_HOME}/" in (JOB_DIR / "Dockerfile").read_text()
     local_main = "local://" + str(JOB_DIR / main.removeprefix(f"local://{IMAGE_JOB_HOME}/"))
 
-    env = dict(os.environ)
-    env.update(env_spec)
-    env.update(
-        SPARK_HOME=str(PYSPARK_HOME),
-        STREAMING_CONSUMER_JARS_DIR=str(jars_dir()),
-        SPARK_DRIVER_BIND_ADDRESS="127.0.0.1",
-        SPARK_LOCAL_IP="127.0.0.1",
-        PYSPARK_PYTHON=sys.executable,
-        PYSPARK_DRIVER_PYTHON=sys.executable,
-        PYTHONUNBUFFERED="1",
-    )
+    env = cluster_env(**env_spec, SPARK_DRIVER_BIND_ADDRESS="127.0.0.1")
     work_dir = tmp_path / "work-dir"  # the template's emptyDir working directory
     work_dir.mkdir()
     # What Spark on Kubernetes runs in the driver pod: `<image> driver --properties-file ... --class ... <main> <args>`.
