@@ -1,23 +1,17 @@
-import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { KubernetesConfig, SecurityConfig } from "../config";
 import { checkSecuritySettingsKept, consumerJobArgs } from "../consumerArgs";
-import { checkImagePinned } from "../ec2/userData";
-import { kafkaClientIngress } from "../kafka";
 import { checkpointPrefix, deadLetterPrefix, outputPrefix } from "../locations";
 import { EngineBaseArgs, ImageRefs } from "../refs";
-import { clusterName, eksAddon, eksControlPlane } from "./eks";
+import { clusterAccess } from "./cluster";
 import { consumerRole } from "./iam";
 import { DRIVER_UI_PORT, METRICS_PATHS, OPERATOR_METRICS_PORT } from "./metrics";
-import { nodeGroup } from "./nodeGroup";
 import { OPERATOR_RELEASE, sparkOperator } from "./operator";
-import { clusterProvider, eksKubeconfig } from "./provider";
-import { clusterSecurityGroups } from "./securityGroups";
-import { imageSparkVersion, kubernetesJobSparkConf, kubernetesLocation, SPARK_APPLICATION_API_VERSION, sparkApplicationManifest } from "./sparkApplication";
+import { consumerApplication, kubernetesJobSparkConf, kubernetesLocation } from "./sparkApplication";
 import { authSecretName, consumerWorkload, platformNamespace } from "./workload";
 
-// Engine `kubernetes`: the consumer as a Spark Operator application, on an EKS cluster the stack creates (eks.ts,
-// nodeGroup.ts, securityGroups.ts) or on an existing cluster given by a secret kubeconfig. The steps: the cluster
+// Engine `kubernetes`: the consumer as a Spark Operator application, on an EKS cluster the stack creates (cluster.ts:
+// eks.ts, nodeGroup.ts, securityGroups.ts) or on an existing cluster given by a secret kubeconfig. The steps: the cluster
 // and its provider, the consumer's IAM role for its service account (iam.ts), its namespace objects (workload.ts),
 // the operator (operator.ts), and the SparkApplication (sparkApplication.ts).
 
@@ -45,6 +39,20 @@ export function portForwardCommand(context: string, namespace: string, target: s
     return `kubectl --context ${context} --namespace ${namespace} port-forward ${target} ${port}:${port}`;
 }
 
+/** The UIs as local URLs and the `kubectl port-forward` commands that open them: the driver's, and the operator's metrics. */
+export function uiEndpoints(context: string, config: KubernetesConfig, appName: string, operatorInstalled: boolean): { urls: Record<string, string>; tunnels: Record<string, string> } {
+    const tunnels: Record<string, string> = { consumerApp: portForwardCommand(context, config.namespace, `service/${appName}-ui`, DRIVER_UI_PORT) };
+    const urls: Record<string, string> = {
+        consumerApp: `http://localhost:${DRIVER_UI_PORT}`,
+        consumerMetrics: `http://localhost:${DRIVER_UI_PORT}${METRICS_PATHS.driver}`,
+    };
+    if (operatorInstalled) {
+        tunnels.operatorMetrics = portForwardCommand(context, config.operatorNamespace, `deployment/${OPERATOR_RELEASE}-controller`, OPERATOR_METRICS_PORT);
+        urls.operatorMetrics = `http://localhost:${OPERATOR_METRICS_PORT}${METRICS_PATHS.operator}`;
+    }
+    return { urls, tunnels };
+}
+
 export class KubernetesEngine extends pulumi.ComponentResource {
     /** The local URL each tunnel opens (after running the matching uiTunnels command). */
     public readonly uiUrls: pulumi.Output<Record<string, string>>;
@@ -69,39 +77,13 @@ export class KubernetesEngine extends pulumi.ComponentResource {
         const parent = { parent: this };
 
         // 1. The cluster, and the one provider everything inside it is declared with.
-        let oidcProviderArn: pulumi.Input<string>;
-        let provider: k8s.Provider;
-        let context: string;
-        if (config.cluster === "eks") {
-            const groups = clusterSecurityGroups(name, { vpcId: network.vpcId, kafka }, parent);
-            const controlPlane = eksControlPlane(name, { config, access: args.access, privateSubnetIds: network.privateSubnetIds, controlPlaneSecurityGroupId: groups.controlPlane.id, protect: args.protect }, parent);
-            const { cluster } = controlPlane;
-            const networking = [eksAddon(name, "vpc-cni", cluster, config.version, parent), eksAddon(name, "kube-proxy", cluster, config.version, parent)];
-            const nodes = nodeGroup(name, { config, cluster, privateSubnetIds: network.privateSubnetIds, securityGroupId: groups.nodes.id, dependsOn: networking }, parent);
-            // CoreDNS is a Deployment: it becomes healthy only once there are nodes to run it.
-            const coredns = eksAddon(name, "coredns", cluster, config.version, { ...parent, dependsOn: [nodes] });
-            context = clusterName(pulumi.getProject(), pulumi.getStack());
-            this.clusterName = cluster.name;
-            this.kubeconfig = pulumi.secret(
-                pulumi.all([cluster.name, cluster.endpoint, cluster.certificateAuthority]).apply(([n, endpoint, ca]) => eksKubeconfig(n, endpoint, ca.data!, region)),
-            );
-            this.kubeconfigCommand = pulumi.interpolate`aws eks update-kubeconfig --region ${region} --name ${cluster.name} --alias ${cluster.name}`;
-            oidcProviderArn = controlPlane.oidcProvider.arn;
-            // Declared after the nodes and add-ons, so in-cluster objects wait for a cluster that can run them.
-            provider = clusterProvider(name, { kubeconfig: this.kubeconfig, context: cluster.name }, { ...parent, dependsOn: [...controlPlane.access, nodes, coredns] });
-        } else {
-            const existing = config.existing!;
-            context = existing.context;
-            this.clusterName = pulumi.output(existing.clusterName ?? existing.context);
-            this.kubeconfig = pulumi.secret(args.kubeconfig!);
-            this.kubeconfigCommand = undefined;
-            oidcProviderArn = existing.oidcProviderArn;
-            provider = clusterProvider(name, { kubeconfig: this.kubeconfig, context: existing.context }, parent);
-            // MSK admits the existing cluster's nodes (their egress is the cluster owner's to allow).
-            if (existing.nodeSecurityGroupId !== undefined) {
-                kafkaClientIngress(`${name}-kafka-from-nodes`, kafka, existing.nodeSecurityGroupId, parent);
-            }
-        }
+        const cluster = clusterAccess(name, { config, access: args.access, network, kafka, region, kubeconfig: args.kubeconfig, protect: args.protect }, parent);
+        this.clusterName = cluster.clusterName;
+        this.kubeconfig = cluster.kubeconfig;
+        this.kubeconfigCommand = cluster.kubeconfigCommand;
+        const context = cluster.context;
+        const provider = cluster.provider;
+        const oidcProviderArn = cluster.oidcProviderArn;
         const inCluster = { parent: this, provider };
 
         // 2. The consumer's AWS identity: exactly the other engines' consumer permissions, for its service account only.
@@ -144,46 +126,19 @@ export class KubernetesEngine extends pulumi.ComponentResource {
             checkpoint: dataLake.bucketName.apply((b) => kubernetesLocation(b, checkpointPrefix(consumer.name))),
             engineSparkConf: kubernetesJobSparkConf(region),
         });
-        const sparkVersion = imageSparkVersion();
-        const manifest = pulumi
-            .all([image.imageUri, this.consumerArgs, pulumi.output(args.kafkaTopicsJson)])
-            .apply(([imageUri, jobArgs, topics]) =>
-                sparkApplicationManifest({
-                    name: consumer.name,
-                    namespace: config.namespace,
-                    serviceAccount: config.serviceAccount,
-                    image: checkImagePinned(imageUri),
-                    args: jobArgs,
-                    consumer,
-                    config,
-                    authSecretName: authSecretName(consumer.name, args.security.sparkSecretRotation),
-                    driverEnv: { KAFKA_TOPICS: topics },
-                    sparkVersion,
-                }),
-            );
-        new k8s.apiextensions.CustomResource(
-            `${name}-consumer`,
-            { apiVersion: SPARK_APPLICATION_API_VERSION, kind: "SparkApplication", metadata: manifest.metadata, spec: manifest.spec },
-            {
-                ...inCluster,
-                // The name is fixed (one application per checkpoint): a replacement deletes the old one first.
-                deleteBeforeReplace: true,
-                dependsOn: [...workload.ready, ...policies, ...(operator ? [operator.release, ...operator.crds] : [])],
-            },
-        );
+        consumerApplication(`${name}-consumer`, {
+            consumer,
+            config,
+            imageUri: image.imageUri,
+            args: this.consumerArgs,
+            kafkaTopicsJson: args.kafkaTopicsJson,
+            authSecretName: authSecretName(consumer.name, args.security.sparkSecretRotation),
+        }, { ...inCluster, dependsOn: [...workload.ready, ...policies, ...(operator ? [operator.release, ...operator.crds] : [])] });
 
         // 6. Outputs: the same names as the other engines.
-        const tunnels: Record<string, string> = { consumerApp: portForwardCommand(context, config.namespace, `service/${consumer.name}-ui`, DRIVER_UI_PORT) };
-        const urls: Record<string, string> = {
-            consumerApp: `http://localhost:${DRIVER_UI_PORT}`,
-            consumerMetrics: `http://localhost:${DRIVER_UI_PORT}${METRICS_PATHS.driver}`,
-        };
-        if (operator !== undefined) {
-            tunnels.operatorMetrics = portForwardCommand(context, config.operatorNamespace, `deployment/${OPERATOR_RELEASE}-controller`, OPERATOR_METRICS_PORT);
-            urls.operatorMetrics = `http://localhost:${OPERATOR_METRICS_PORT}${METRICS_PATHS.operator}`;
-        }
-        this.uiTunnels = pulumi.output(tunnels);
-        this.uiUrls = pulumi.output(urls);
+        const ui = uiEndpoints(context, config, consumer.name, operator !== undefined);
+        this.uiTunnels = pulumi.output(ui.tunnels);
+        this.uiUrls = pulumi.output(ui.urls);
         this.registerOutputs({
             uiUrls: this.uiUrls,
             uiTunnels: this.uiTunnels,

@@ -1,8 +1,11 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
 import { CONSUMER_CONTEXT } from "../buildContext";
 import { ConsumerConfig, KubernetesConfig } from "../config";
 import { consumerStopTimeoutSeconds } from "../consumerArgs";
+import { checkImagePinned } from "../ec2/userData";
 import { SPARK_UID } from "../ec2/sparkSecurity";
 import { metricsSparkConf } from "./metrics";
 
@@ -192,4 +195,42 @@ export function sparkApplicationManifest(input: SparkApplicationInput): Record<s
             },
         },
     };
+}
+
+export interface ConsumerApplicationArgs {
+    readonly consumer: ConsumerConfig;
+    readonly config: KubernetesConfig;
+    /** `repository@sha256:...`. */
+    readonly imageUri: pulumi.Input<string>;
+    /** The job's flags (consumerJobArgs). */
+    readonly args: pulumi.Input<string[]>;
+    /** KAFKA_TOPICS for the driver. */
+    readonly kafkaTopicsJson: pulumi.Input<string>;
+    readonly authSecretName: string;
+}
+
+/** Declares the SparkApplication. The image is the only input a new build changes. */
+export function consumerApplication(name: string, args: ConsumerApplicationArgs, opts: pulumi.CustomResourceOptions): k8s.apiextensions.CustomResource {
+    const { consumer, config } = args;
+    const sparkVersion = imageSparkVersion();
+    const manifest = pulumi.all([args.imageUri, args.args, args.kafkaTopicsJson]).apply(([imageUri, jobArgs, topics]) =>
+        sparkApplicationManifest({
+            name: consumer.name,
+            namespace: config.namespace,
+            serviceAccount: config.serviceAccount,
+            image: checkImagePinned(imageUri),
+            args: jobArgs,
+            consumer,
+            config,
+            authSecretName: args.authSecretName,
+            driverEnv: { KAFKA_TOPICS: topics },
+            sparkVersion,
+        }),
+    );
+    return new k8s.apiextensions.CustomResource(
+        name,
+        { apiVersion: SPARK_APPLICATION_API_VERSION, kind: "SparkApplication", metadata: manifest.metadata, spec: manifest.spec },
+        // The name is fixed (one application per checkpoint): a replacement deletes the old one first.
+        { ...opts, deleteBeforeReplace: true },
+    );
 }
