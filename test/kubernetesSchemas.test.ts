@@ -10,13 +10,24 @@ import type { ProgramResource } from "./support/policyRun";
 
 const SPARK_APPLICATION = "kubernetes:sparkoperator.k8s.io/v1beta2:SparkApplication";
 
-async function kubernetesObjects(c: (typeof KUBERNETES_CASES)[number]): Promise<ProgramResource[]> {
-    let resources: ProgramResource[] = [];
-    await jest.isolateModulesAsync(async () => {
-        const { registerProgram } = await import("./support/policyRun");
-        resources = await registerProgram(c.stack, undefined, c.overrides, c.secrets);
-    });
-    return resources.filter((r) => r.custom && r.type.startsWith("kubernetes:"));
+const runs = new Map<string, Promise<ProgramResource[]>>();
+
+/** The program's Kubernetes objects for one variant; each variant runs once per file. */
+function kubernetesObjects(c: (typeof KUBERNETES_CASES)[number]): Promise<ProgramResource[]> {
+    if (!runs.has(c.label)) {
+        runs.set(
+            c.label,
+            (async () => {
+                let resources: ProgramResource[] = [];
+                await jest.isolateModulesAsync(async () => {
+                    const { registerProgram } = await import("./support/policyRun");
+                    resources = await registerProgram(c.stack, undefined, c.overrides, c.secrets);
+                });
+                return resources.filter((r) => r.custom && r.type.startsWith("kubernetes:"));
+            })(),
+        );
+    }
+    return runs.get(c.label)!;
 }
 
 const validateApp = crdValidator("sparkapplications", "v1beta2");
