@@ -6,6 +6,7 @@ import { Ec2Engine } from "./components/ec2/engine";
 import { EmrEngine } from "./components/emr/cluster";
 import { Kafka } from "./components/kafka";
 import { LocalPlatform } from "./components/local/platform";
+import { KubernetesEngine } from "./components/kubernetes/engine";
 import { checkpointPrefix, deadLetterPrefix, outputPrefix, s3Uri } from "./components/locations";
 import { Network } from "./components/network";
 import { componentProvider } from "./components/tags";
@@ -31,9 +32,13 @@ interface Platform {
     readonly objectStoreEndpoint?: string;
     readonly objectStoreAccessKeyId?: string;
     readonly objectStoreSecretAccessKey?: pulumi.Output<string>;
+    /** Engine kubernetes: the cluster, a kubeconfig for it (secret), and the command that adds its context. */
+    readonly clusterName?: pulumi.Output<string>;
+    readonly kubeconfig?: pulumi.Output<string>;
+    readonly kubeconfigCommand?: pulumi.Output<string>;
 }
 
-/** Engines emr and ec2: the platform in an AWS account. */
+/** Engines emr, ec2 and kubernetes: the platform in an AWS account. */
 function awsPlatform(cfg: PlatformConfig): Platform {
     const region = new pulumi.Config("aws").require("region");
     const providerFor = (component: string) => ({ providers: { aws: componentProvider(cfg.project, cfg.stack, component, region) } });
@@ -44,15 +49,22 @@ function awsPlatform(cfg: PlatformConfig): Platform {
 
     const shared = { consumer: cfg.consumer, access: cfg.access, network, dataLake, kafka, kafkaTopicsJson: kafka.topicsJson, region };
 
-    // Only the ec2 engine runs the image; EMR 7 runs the same build of the job from S3 (see components/emr).
+    // The ec2 and kubernetes engines run the image; EMR 7 runs the same build of the job from S3 (see components/emr).
     const image =
-        cfg.engine === "ec2"
+        cfg.engine !== "emr"
             ? new ConsumerImage("consumer-image", { forceDelete: cfg.dataLake.forceDestroy, kmsKeyArn: dataLake.kmsKeyArn }, providerFor("consumerImage"))
             : undefined;
     const spark =
-        image !== undefined
-            ? new Ec2Engine("spark", { ...shared, config: cfg.ec2, image, security: cfg.security }, providerFor("ec2"))
-            : new EmrEngine("emr", { ...shared, config: cfg.emr, security: cfg.security }, providerFor("emr"));
+        cfg.engine === "kubernetes"
+            ? new KubernetesEngine(
+                  "kubernetes",
+                  { ...shared, config: cfg.kubernetes, image: image!, kubeconfig: cfg.kubeconfig, security: cfg.security, protect: cfg.dataLake.protect },
+                  providerFor("kubernetes"),
+              )
+            : cfg.engine === "ec2"
+              ? new Ec2Engine("spark", { ...shared, config: cfg.ec2, image: image!, security: cfg.security }, providerFor("ec2"))
+              : new EmrEngine("emr", { ...shared, config: cfg.emr, security: cfg.security }, providerFor("emr"));
+    const kubernetes = spark instanceof KubernetesEngine ? spark : undefined;
     return {
         bucketName: dataLake.bucketName,
         uriScheme: "s3",
@@ -64,6 +76,9 @@ function awsPlatform(cfg: PlatformConfig): Platform {
         kafkaClusterArn: kafka.clusterArn,
         imageUri: image?.imageUri,
         uiTunnels: spark.uiTunnels,
+        clusterName: kubernetes?.clusterName,
+        kubeconfig: kubernetes?.kubeconfig,
+        kubeconfigCommand: kubernetes?.kubeconfigCommand,
     };
 }
 
@@ -110,3 +125,6 @@ export const produceCommand = platform.produceCommand;
 export const objectStoreEndpoint = platform.objectStoreEndpoint;
 export const objectStoreAccessKeyId = platform.objectStoreAccessKeyId;
 export const objectStoreSecretAccessKey = platform.objectStoreSecretAccessKey;
+export const clusterName = platform.clusterName;
+export const kubeconfig = platform.kubeconfig;
+export const kubeconfigCommand = platform.kubeconfigCommand;

@@ -4,13 +4,14 @@ import { LocalConfig, localPortClashes, localSchema } from "./localConfig";
 
 export type { LocalConfig } from "./localConfig";
 export { localHostPorts } from "./localConfig";
+import { DEFAULT_KUBERNETES_VERSION, KUBERNETES_VERSIONS } from "./kubernetes/versions";
 
 // The one place that reads and validates stack config. Components receive the plain, typed, defaulted objects
 // returned by `loadPlatformConfig` and never read `pulumi.Config` themselves, so a bad value fails here, before
 // any resource is declared, with a message that names the key, the value given and what is allowed.
 
 /** Where Spark runs. */
-export const ENGINES = ["emr", "ec2", "local"] as const;
+export const ENGINES = ["emr", "ec2", "kubernetes", "local"] as const;
 export type Engine = (typeof ENGINES)[number];
 
 const cidrPattern = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
@@ -363,6 +364,92 @@ const ec2Schema = z
         }
     });
 
+/** A Kubernetes object name (RFC 1123 label): namespaces and service accounts. */
+const kubernetesName = z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, { message: "must be a Kubernetes name: 1-63 lowercase letters, digits or '-', starting and ending with a letter or digit" });
+
+/** Spark's memory syntax for driver and executor heaps, e.g. "2g", "512m". */
+const sparkMemory = z.string().regex(/^[1-9]\d*[mg]$/, { message: 'must be a Spark memory size such as "512m" or "4g"' });
+
+const iamPrincipalArn = z
+    .string()
+    .regex(/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/, { message: "must be an IAM role or user ARN (arn:aws:iam::ACCOUNT:role/NAME)" });
+
+/** An existing cluster: how to reach it (the kubeconfig itself is the secret top-level key `kubeconfig`) and its identity. */
+const existingClusterSchema = z.strictObject({
+    /** The kubeconfig context to use (the kubeconfig may hold several). */
+    context: z.string().min(1, { message: "must name a context of the kubeconfig" }),
+    /** The cluster's IAM OIDC provider: the consumer's IAM role trusts tokens from this issuer only (IRSA). */
+    oidcProviderArn: z
+        .string()
+        .regex(/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/[^\s]+$/, { message: "must be an IAM OIDC provider ARN (arn:aws:iam::ACCOUNT:oidc-provider/ISSUER)" }),
+    /** The nodes' security group; MSK admits the consumer's pods through it. Required with MSK. */
+    nodeSecurityGroupId: z.string().regex(/^sg-[0-9a-f]+$/, { message: "must be a security group id such as sg-0abc123" }).optional(),
+    /** The cluster's name in outputs and tunnel commands. Default: the context. */
+    clusterName: z.string().min(1).optional(),
+});
+
+/** Engine `kubernetes`: EKS created by the stack, or an existing cluster; the operator; the consumer's resources. */
+const kubernetesSchema = z
+    .strictObject({
+        /** `eks`: the stack creates an EKS cluster; `existing`: a cluster given by the secret `kubeconfig` and `kubernetes.existing`. */
+        cluster: z.enum(["eks", "existing"]).default("eks"),
+        /** Kubernetes version of the EKS cluster; one of the versions whose add-ons are pinned (components/kubernetes/versions.ts). */
+        version: z
+            .string()
+            .refine((v) => Object.keys(KUBERNETES_VERSIONS).includes(v), {
+                message: `must be one of ${Object.keys(KUBERNETES_VERSIONS).join(", ")} (the versions whose EKS add-ons are pinned in components/kubernetes/versions.ts)`,
+            })
+            .default(DEFAULT_KUBERNETES_VERSION),
+        /** Namespace of the consumer (the operator watches only this one). */
+        namespace: kubernetesName.default("spark-streaming"),
+        /** The consumer's service account (driver and executors), bound to its IAM role (IRSA). */
+        serviceAccount: kubernetesName.default("streaming-consumer"),
+        /** Install the Spark Operator (Helm chart 2.5.2). Default: on with `eks`, off with `existing` (the cluster's own operator must watch the namespace). */
+        installOperator: z.boolean().optional(),
+        /** Namespace of the operator. */
+        operatorNamespace: kubernetesName.default("spark-operator"),
+        /** EKS node group instance type; x86_64 (the image is linux/amd64). */
+        nodeInstanceType: instanceType
+            .refine((t) => !/^[a-z]+\d+[a-z]*g[a-z]*\./.test(t), {
+                message: "must be an x86_64 type: the consumer image is built for linux/amd64 (Graviton 'g' types cannot run it)",
+            })
+            .default("m6i.xlarge"),
+        nodeMin: z.number().int().min(1).max(100).default(2),
+        nodeDesired: z.number().int().min(1).max(100).default(2),
+        nodeMax: z.number().int().min(1).max(100).default(4),
+        /** Root volume of each node (images, emptyDir scratch space), GiB. */
+        nodeVolumeGb: z.number().int().min(20).max(1024).default(50),
+        /** IAM principals that get cluster admin through EKS access entries, besides whoever creates the cluster. */
+        adminPrincipalArns: z.array(iamPrincipalArn).default([]),
+        /** Days the EKS control-plane logs are kept. Default: network.flowLogRetentionDays (both are audit trails). */
+        logRetentionDays: cloudwatchRetention.optional(),
+        /** The driver pod: Spark cores and heap. */
+        driver: z.strictObject({ cores: z.number().int().min(1).max(16).default(1), memory: sparkMemory.default("2g") }).default({ cores: 1, memory: "2g" }),
+        /** The executor pods: how many, and each one's Spark cores and heap. */
+        executor: z
+            .strictObject({
+                instances: z.number().int().min(1).max(100).default(2),
+                cores: z.number().int().min(1).max(16).default(2),
+                memory: sparkMemory.default("4g"),
+            })
+            .default({ instances: 2, cores: 2, memory: "4g" }),
+        /** cluster `existing`: its context, OIDC provider and node security group. */
+        existing: existingClusterSchema.optional(),
+    })
+    .superRefine((k, ctx) => {
+        if (k.cluster === "existing" && k.existing === undefined) {
+            ctx.addIssue({ code: "custom", path: ["existing"], message: "is required when kubernetes.cluster is existing: give its context and oidcProviderArn" });
+        }
+        if (k.cluster === "eks" && k.existing !== undefined) {
+            ctx.addIssue({ code: "custom", path: ["existing"], message: "is only for kubernetes.cluster existing; cluster eks creates its own" });
+        }
+        if (!(k.nodeMin <= k.nodeDesired && k.nodeDesired <= k.nodeMax)) {
+            ctx.addIssue({ code: "custom", path: ["nodeDesired"], message: `must satisfy nodeMin <= nodeDesired <= nodeMax; got ${k.nodeMin} <= ${k.nodeDesired} <= ${k.nodeMax}` });
+        }
+    });
+
 export type NetworkConfig = z.infer<typeof networkSchema>;
 export type AccessConfig = z.infer<typeof accessSchema>;
 export type DataLakeConfig = z.infer<typeof dataLakeSchema>;
@@ -372,6 +459,10 @@ export type ConsumerConfig = Omit<z.infer<typeof consumerSchema>, "topic"> & { t
 export type EmrConfig = Omit<z.infer<typeof emrSchema>, "terminationProtection"> & { terminationProtection: boolean };
 export type Ec2Config = z.infer<typeof ec2Schema>;
 export type SecurityConfig = z.infer<typeof securitySchema>;
+export type KubernetesConfig = Omit<z.infer<typeof kubernetesSchema>, "installOperator" | "logRetentionDays"> & {
+    installOperator: boolean;
+    logRetentionDays: number;
+};
 
 /** Everything the program needs, validated and with every default filled in. */
 export interface PlatformConfig {
@@ -387,6 +478,9 @@ export interface PlatformConfig {
     readonly ec2: Ec2Config;
     readonly security: SecurityConfig;
     readonly local: LocalConfig;
+    readonly kubernetes: KubernetesConfig;
+    /** engine kubernetes with cluster existing: the secret kubeconfig (top-level key `kubeconfig`, set with --secret). */
+    readonly kubeconfig?: pulumi.Output<string>;
 }
 
 /** The raw values as the stack gives them: scalars as strings, objects as parsed JSON. */
@@ -403,6 +497,9 @@ export interface RawConfig {
     readonly local?: unknown;
     /** The secret config `objectStoreSecretKey` (engine local). */
     readonly objectStoreSecretKey?: pulumi.Output<string>;
+    readonly kubernetes?: unknown;
+    /** Whether the top-level `kubeconfig` key is set, and whether as a secret (its value never passes through here). */
+    readonly kubeconfig?: "secret" | "plain";
 }
 
 function describe(value: unknown): string {
@@ -462,6 +559,7 @@ export function parsePlatformConfig(raw: RawConfig, project: string, stack: stri
     const ec2 = attempt(() => parseKey("ec2", ec2Schema, raw.ec2));
     const security = attempt(() => parseKey("security", securitySchema, raw.security));
     const localRaw = attempt(() => parseKey("local", localSchema, raw.local));
+    const kubernetesRaw = attempt(() => parseKey("kubernetes", kubernetesSchema, raw.kubernetes));
 
     let consumer: ConsumerConfig | undefined;
     if (consumerRaw && kafka) {
@@ -509,6 +607,18 @@ export function parsePlatformConfig(raw: RawConfig, project: string, stack: stri
             }
         }
     }
+    let kubernetes: KubernetesConfig | undefined;
+    if (kubernetesRaw && network) {
+        kubernetes = {
+            ...kubernetesRaw,
+            installOperator: kubernetesRaw.installOperator ?? kubernetesRaw.cluster === "eks",
+            logRetentionDays: kubernetesRaw.logRetentionDays ?? network.flowLogRetentionDays,
+        };
+        errors.push(...kubeconfigErrors(engine, kubernetes, raw.kubeconfig));
+        if (engine === "kubernetes" && kubernetes.cluster === "existing" && kafka && kafka.mode !== "external" && kubernetes.existing?.nodeSecurityGroupId === undefined) {
+            errors.push(`kubernetes.existing.nodeSecurityGroupId is required with kafka.mode ${kafka.mode}: the brokers admit clients only by security group, so name the group of the cluster's nodes`);
+        }
+    }
     if (errors.length > 0) {
         throw new Error(`Invalid stack config:\n  ${errors.join("\n  ")}`);
     }
@@ -525,7 +635,23 @@ export function parsePlatformConfig(raw: RawConfig, project: string, stack: stri
         ec2: ec2!,
         security: security!,
         local: local!,
+        kubernetes: kubernetes!,
     };
+}
+
+/** What is wrong with the `kubeconfig` key for this engine and cluster mode: needed only for an existing cluster, and only as a secret. */
+function kubeconfigErrors(engine: Engine | undefined, kubernetes: KubernetesConfig, given: RawConfig["kubeconfig"]): string[] {
+    const needed = engine === "kubernetes" && kubernetes.cluster === "existing";
+    if (needed && given === undefined) {
+        return ["kubeconfig is required when kubernetes.cluster is existing: pulumi config set --secret kubeconfig \"$(cat path/to/kubeconfig)\""];
+    }
+    if (given === "plain") {
+        return ["kubeconfig must be a secret (it holds cluster credentials): pulumi config set --secret kubeconfig \"$(cat path/to/kubeconfig)\""];
+    }
+    if (!needed && given !== undefined) {
+        return [`kubeconfig is only read for engine kubernetes with kubernetes.cluster existing; this stack has engine ${engine ?? "?"}${engine === "kubernetes" ? ` and cluster ${kubernetes.cluster}` : ""}; remove it`];
+    }
+    return [];
 }
 
 /** Private subnets the platform spreads over: the created AZs, or the existing subnets given. Known at preview. */
@@ -536,7 +662,7 @@ export function privateSubnetCount(network: NetworkConfig): number {
 /** Reads this stack's config the way the CLI hands it to the program, then validates it. */
 export function loadPlatformConfig(): PlatformConfig {
     const config = new pulumi.Config();
-    return parsePlatformConfig(
+    const parsed = parsePlatformConfig(
         {
             engine: config.get("engine"),
             network: config.getObject("network"),
@@ -549,8 +675,24 @@ export function loadPlatformConfig(): PlatformConfig {
             security: config.getObject("security"),
             local: config.getObject("local"),
             objectStoreSecretKey: config.getSecret("objectStoreSecretKey"),
+            kubernetes: config.getObject("kubernetes"),
+            kubeconfig: kubeconfigState(`${pulumi.getProject()}:kubeconfig`),
         },
         pulumi.getProject(),
         pulumi.getStack(),
     );
+    // Read only as a secret, and only where it is used: it never reaches a plain value or another engine.
+    return parsed.engine === "kubernetes" && parsed.kubernetes.cluster === "existing" ? { ...parsed, kubeconfig: config.requireSecret("kubeconfig") } : parsed;
+}
+
+/**
+ * Whether `key` is set, and whether the CLI marked it secret (`config set --secret`), without reading its value. The
+ * runtime's secret-key list is what `getSecret` itself relies on; its accessor is not in the typings, hence the cast.
+ */
+function kubeconfigState(key: string): RawConfig["kubeconfig"] {
+    if (pulumi.runtime.allConfig()[key] === undefined) {
+        return undefined;
+    }
+    const isSecret = (pulumi.runtime as unknown as { isConfigSecret(k: string): boolean }).isConfigSecret;
+    return isSecret(key) ? "secret" : "plain";
 }

@@ -1,8 +1,10 @@
 import { Policies } from "@pulumi/policy";
 import { imdsHopLimit, noPublicIngress, noWorldEgressAllProtocols, requireImdsV2 } from "./ec2";
+import { eksAccessEntries, eksControlPlaneLogs, eksNodeGroupHardened, eksPrivateEndpoint, eksSecretsEncrypted, irsaTrustScoped } from "./eks";
 import { emrEncryptionAndImdsV2, emrLogsAndSecurityConfiguration } from "./emr";
 import { iamNoFullAccessPolicies, iamNoWildcardAdmin, iamNoWildcardResourceForScopableActions } from "./iam";
 import { instanceTypesAllowed } from "./instanceTypes";
+import { kubernetesNamespacesRestricted, kubernetesPodsRestricted, kubernetesServicesInternal } from "./kubernetes";
 import { mskEncryptedAndAuthenticated } from "./msk";
 import { s3AccessLogging, s3BucketsSecured } from "./s3";
 import { requiredTags } from "./tags";
@@ -26,6 +28,15 @@ export function packPolicies(): Policies {
         mskEncryptedAndAuthenticated(),
         emrLogsAndSecurityConfiguration(),
         emrEncryptionAndImdsV2(),
+        eksPrivateEndpoint(),
+        eksSecretsEncrypted(),
+        eksControlPlaneLogs(),
+        eksAccessEntries(),
+        eksNodeGroupHardened(),
+        irsaTrustScoped(),
+        kubernetesPodsRestricted(),
+        kubernetesNamespacesRestricted(),
+        kubernetesServicesInternal(),
         iamNoWildcardAdmin(),
         iamNoWildcardResourceForScopableActions(),
         iamNoFullAccessPolicies(),

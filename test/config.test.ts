@@ -53,7 +53,7 @@ describe("config defaults", () => {
 
 describe("config validation names the key, the value and what is allowed", () => {
     const cases: Array<[string, RawConfig, RegExp]> = [
-        ["unknown engine", { engine: "lambda" }, /engine must be one of emr, ec2, local; got "lambda"/],
+        ["unknown engine", { engine: "lambda" }, /engine must be one of [a-z0-9, ]*kubernetes[a-z0-9, ]*; got "lambda"/],
         ["flow-log retention CloudWatch does not offer", { network: { flowLogRetentionDays: 45 } }, /network\.flowLogRetentionDays must be one of CloudWatch Logs' retention periods.*got 45/],
         ["too short a certificate validity", { security: { certificateValidityDays: 7 } }, /security\.certificateValidityDays .*got 7/],
         ["a negative rotation counter", { security: { certificateRotation: -1 } }, /security\.certificateRotation .*got -1/],

@@ -50,13 +50,16 @@ function shiftClock(offsetMs: number): void {
     });
 }
 
-// Each AWS stack with both engines (generated certificates, secrets and the TLS bundle must not change either),
+// Each AWS stack with every AWS engine (generated certificates, secrets and the TLS bundle must not change either; the
+// kubernetes engine generates Spark's secret instead of TLS material, the API server's TLS is EKS's),
 // and the local stack (its generated object-store key must not either).
 describe.each([
     ["dev", "ec2", "aws", /\$tls:index\/(privateKey|locallySignedCert):/, 2],
     ["prod", "emr", "aws", /\$tls:index\/(privateKey|locallySignedCert):/, 2],
     ["dev", "emr", "aws", /\$tls:index\/(privateKey|locallySignedCert):/, 2],
     ["prod", "ec2", "aws", /\$tls:index\/(privateKey|locallySignedCert):/, 2],
+    ["dev", "kubernetes", "aws", /\$random:index\/randomPassword:/, 1],
+    ["prod", "kubernetes", "aws", /\$random:index\/randomPassword:/, 1],
     ["local", "local", "docker", /\$random:index\/randomPassword:/, 1],
 ])("the %s program with engine %s", (stack, engine, provider, generated, generatedCount) => {
     let first: Map<string, Snapshot>;
@@ -70,7 +73,8 @@ describe.each([
         } finally {
             jest.useRealTimers();
         }
-    });
+        // Two whole-program runs; on a loaded 2-core machine that can take more than jest's default minute.
+    }, 240_000);
 
     test("registers resources (the comparison is not between two empty runs), generated keys and certificates included", () => {
         // A URN's type segment is the parent type chain joined by "$", ending with the resource's own type.

@@ -41,6 +41,8 @@ describe.each([
     ["prod", "emr", true],
     ["dev", "emr", false],
     ["prod", "ec2", false],
+    ["dev", "kubernetes", false],
+    ["prod", "kubernetes", false],
 ])("policy pack over the %s program with engine %s", (stack, engine, shipped) => {
     let result: { resources: ProgramResource[]; found: Violation[] };
 
@@ -53,6 +55,15 @@ describe.each([
         expect(types).toContain("aws:s3/bucket:Bucket");
         expect([...types].some((t) => t.startsWith("aws:ec2/securityGroup") || t.startsWith("aws:vpc/securityGroup"))).toBe(true);
     });
+
+    if (engine === "kubernetes") {
+        test("the program registers what the EKS and Kubernetes policies guard", () => {
+            const types = new Set(result.resources.map((r) => r.type));
+            for (const t of ["aws:eks/cluster:Cluster", "aws:eks/nodeGroup:NodeGroup", "kubernetes:sparkoperator.k8s.io/v1beta2:SparkApplication", "kubernetes:core/v1:Namespace", "kubernetes:core/v1:Service"]) {
+                expect(types).toContain(t);
+            }
+        });
+    }
 
     test("no mandatory violations", () => {
         expect(mandatory(result.found)).toEqual([]);

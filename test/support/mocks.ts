@@ -129,6 +129,26 @@ function defaultState(args: pulumi.runtime.MockResourceArgs): Record<string, any
             // AWS's version ids are UUIDs; one per content, as a new value gets a new version.
             state.versionId = require("crypto").createHash("sha256").update(JSON.stringify(args.inputs)).digest("hex").slice(0, 32);
             break;
+        case "aws:eks/cluster:Cluster": {
+            // What EKS reports for a cluster: its endpoint, CA and OIDC issuer (IRSA trust policies name the issuer).
+            const clusterName = args.inputs.name ?? `${args.name}-abc1234`;
+            state.name = clusterName;
+            state.arn = `arn:aws:eks:${REGION}:${ACCOUNT_ID}:cluster/${clusterName}`;
+            state.endpoint = `https://MOCKENDPOINT.gr7.${REGION}.eks.amazonaws.com`;
+            state.certificateAuthority = { data: Buffer.from(`MOCKCA-${clusterName}`).toString("base64") };
+            state.identities = [{ oidcs: [{ issuer: `https://oidc.eks.${REGION}.amazonaws.com/id/MOCKOIDC${clusterName.replace(/[^A-Za-z0-9]/g, "").toUpperCase()}` }] }];
+            break;
+        }
+        case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+            state.arn = `arn:aws:iam::${ACCOUNT_ID}:oidc-provider/${String(args.inputs.url).replace(/^https:\/\//, "")}`;
+            break;
+        case "aws:iam/role:Role":
+            state.name = args.inputs.name ?? `${args.name}-abc1234`;
+            state.arn = `arn:aws:iam::${ACCOUNT_ID}:role/${state.name}`;
+            break;
+        case "aws:ec2/launchTemplate:LaunchTemplate":
+            state.latestVersion = 1;
+            break;
         case "docker-build:index:Image":
             // A registry digest that follows the tags, as a real push of a different build would.
             state.digest = `sha256:${require("crypto").createHash("sha256").update(JSON.stringify(args.inputs.tags ?? [])).digest("hex")}`;
@@ -299,8 +319,10 @@ export function stackConfig(stack: string): Record<string, string> {
  * Loads a shipped stack file as the program's config (call before importing index.ts). `overrides` replaces keys
  * (project-qualified, e.g. `spark-streaming:engine`), to run a stack with the other engine.
  */
-export function useStackConfig(stack: string, overrides: Record<string, string> = {}): void {
-    pulumi.runtime.setAllConfig({ ...stackConfig(stack), ...overrides });
+export function useStackConfig(stack: string, overrides: Record<string, string> = {}, secrets: Record<string, string> = {}): void {
+    // The CLI decrypts secrets into the same map and lists their keys separately (PULUMI_CONFIG_SECRET_KEYS), which is
+    // how getSecret/requireSecret know to wrap them: `secrets` are handed over exactly that way.
+    pulumi.runtime.setAllConfig({ ...stackConfig(stack), ...overrides, ...secrets }, Object.keys(secrets));
 }
 
 /** Whether a recorded input is a Pulumi secret (the engine's wire form of `pulumi.secret(...)`). */

@@ -8,9 +8,9 @@ export type StackOutputs = Record<string, any>;
  * Runs the whole program (index.ts) under mocks with a shipped stack file's config, as `pulumi preview -s
  * <stack>` would, and resolves its exports. Each jest file has its own module registry, so a file runs one stack.
  */
-export async function runProgram(stack: string, hook?: StateHook): Promise<StackOutputs> {
+export async function runProgram(stack: string, hook?: StateHook, overrides: Record<string, string> = {}, secrets: Record<string, string> = {}): Promise<StackOutputs> {
     await setupMocks({ stack, hook });
-    useStackConfig(stack);
+    useStackConfig(stack, overrides, secrets);
     const outputs: StackOutputs = {};
     try {
         const program = await import("../../index");

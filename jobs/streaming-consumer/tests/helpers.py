@@ -118,11 +118,12 @@ class JobRun:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
 
 
-def start_job(args: list[str], log_path: Path, cmd: list[str] | None = None, env: dict | None = None) -> JobRun:
+def start_job(args: list[str], log_path: Path, cmd: list[str] | None = None, env: dict | None = None,
+              cwd: Path | None = None) -> JobRun:
     log = open(log_path, "ab")
     proc = subprocess.Popen(
         (cmd or [sys.executable, "-m", "streaming_consumer"]) + args,
-        cwd=JOB_DIR,
+        cwd=cwd or JOB_DIR,
         env=env or python_env(),
         stdout=log,
         stderr=subprocess.STDOUT,

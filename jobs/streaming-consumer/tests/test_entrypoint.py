@@ -92,9 +92,32 @@ def test_consumer_role_defaults_to_local_mode_without_event_logs(stub_spark):
     assert not any("eventLog" in a for a in out["argv"]) and out["dist_cp"] is None
 
 
+def test_driver_role_submits_what_spark_on_kubernetes_passes_in_client_mode_bound_to_the_pod_address(stub_spark):
+    topics = '[{"name": "events", "partitions": 3}]'
+    k8s_args = ["--properties-file", "/opt/spark/conf/spark.properties", "--class", "org.apache.spark.deploy.PythonRunner",
+                "local:///opt/streaming-consumer/main.py", "--topic", "a b"]
+    rc, err = entry(stub_spark, "driver", *k8s_args)
+    assert rc == 64 and "SPARK_DRIVER_BIND_ADDRESS" in err
+    rc, out = entry(stub_spark, "driver", *k8s_args, SPARK_DRIVER_BIND_ADDRESS="10.1.2.3", KAFKA_TOPICS=topics)
+    assert rc == 0
+    assert out["tool"] == "spark-submit"
+    assert out["argv"] == [
+        "--conf", "spark.driver.bindAddress=10.1.2.3", "--conf", "spark.executorEnv.SPARK_DRIVER_POD_IP=10.1.2.3",
+        "--deploy-mode", "client", *k8s_args, "--ensure-topics", topics,
+    ]
+
+
+def test_executor_role_hands_over_to_the_spark_images_entrypoint(stub_spark, tmp_path):
+    image_entrypoint = tmp_path / "entrypoint.sh"
+    image_entrypoint.write_text(f"#!/usr/bin/env bash\nexec {sys.executable} -c 'import json,sys; print(json.dumps({{\"argv\": sys.argv[1:]}}))' \"$@\"\n")
+    image_entrypoint.chmod(0o755)
+    rc, out = entry(stub_spark, "executor", SPARK_IMAGE_ENTRYPOINT=str(image_entrypoint))
+    assert rc == 0 and out["argv"] == ["executor"]
+
+
 def test_unknown_role_is_refused(stub_spark):
-    rc, err = entry(stub_spark, "driver")
-    assert rc == 64 and "unknown role 'driver'" in err
+    rc, err = entry(stub_spark, "scheduler")
+    assert rc == 64 and "unknown role 'scheduler'" in err and "driver, executor" in err
 
 
 # --- a real cluster -------------------------------------------------------------------------------

@@ -84,6 +84,7 @@ def test_entrypoint_and_scripts_pass_shellcheck():
             "lib.sh", "setup-python.sh", "test-python.sh", "bench-consumer.sh", "fetch-jars.sh", "fetch-kafka.sh",
             "kafka-start.sh", "kafka-stop.sh", "moto-start.sh", "moto-stop.sh", "fetch-emr-jars.sh", "lock-emr-jars.sh",
             "local-env.sh", "local-up.sh", "local-down.sh",
+            "helm.sh", "test-setup.sh", "go-tool.sh", "actionlint.sh",
         )
     ]
     proc = subprocess.run([str(shellcheck), "-x", *map(str, scripts)], capture_output=True, text=True, cwd=repo)
