@@ -1,44 +1,130 @@
 import * as pulumi from "@pulumi/pulumi";
-import { loadPlatformConfig } from "./components/config";
+import { loadPlatformConfig, PlatformConfig } from "./components/config";
 import { ConsumerImage } from "./components/consumerImage";
 import { DataLake } from "./components/dataLake";
 import { Ec2Engine } from "./components/ec2/engine";
 import { EmrEngine } from "./components/emr/cluster";
 import { Kafka } from "./components/kafka";
+import { LocalPlatform } from "./components/local/platform";
+import { KubernetesEngine } from "./components/kubernetes/engine";
 import { checkpointPrefix, deadLetterPrefix, outputPrefix, s3Uri } from "./components/locations";
 import { Network } from "./components/network";
 import { componentProvider } from "./components/tags";
 
 // Read config → build components → export outputs. Nothing else.
 
+/** What every engine exports; an output that does not apply to an engine is undefined (absent from the stack). */
+interface Platform {
+    readonly bucketName: pulumi.Output<string>;
+    /** How Spark addresses the bucket: `s3` on AWS, `s3a` on engine local. */
+    readonly uriScheme: "s3" | "s3a";
+    readonly kafkaBootstrapBrokers: pulumi.Input<string>;
+    readonly uiUrls: pulumi.Input<Record<string, string>>;
+    readonly vpcId?: pulumi.Output<string>;
+    /** The separate bucket that receives the data lake's S3 server access logs (AWS engines). */
+    readonly accessLogBucketName?: pulumi.Output<string>;
+    /** The CA that signed the Spark UIs' HTTPS certificate, for browsers to trust (engine ec2). */
+    readonly uiCaCertificate?: pulumi.Output<string>;
+    readonly kafkaClusterArn?: pulumi.Output<string>;
+    readonly imageUri?: pulumi.Input<string>;
+    readonly uiTunnels?: pulumi.Output<Record<string, string>>;
+    readonly produceCommand?: string;
+    readonly objectStoreEndpoint?: string;
+    readonly objectStoreAccessKeyId?: string;
+    readonly objectStoreSecretAccessKey?: pulumi.Output<string>;
+    /** Engine kubernetes: the cluster, a kubeconfig for it (secret), and the command that adds its context. */
+    readonly clusterName?: pulumi.Output<string>;
+    readonly kubeconfig?: pulumi.Output<string>;
+    readonly kubeconfigCommand?: pulumi.Output<string>;
+}
+
+/** Engines emr, ec2 and kubernetes: the platform in an AWS account. */
+function awsPlatform(cfg: PlatformConfig): Platform {
+    const region = new pulumi.Config("aws").require("region");
+    const providerFor = (component: string) => ({ providers: { aws: componentProvider(cfg.project, cfg.stack, component, region) } });
+
+    const network = new Network("network", { config: cfg.network, retainAuditLogs: cfg.dataLake.protect }, providerFor("network"));
+    const dataLake = new DataLake("data-lake", { config: cfg.dataLake }, providerFor("dataLake"));
+    const kafka = new Kafka("kafka", { config: cfg.kafka, network, kmsKeyArn: dataLake.kmsKeyArn }, providerFor("kafka"));
+
+    const shared = { consumer: cfg.consumer, access: cfg.access, network, dataLake, kafka, kafkaTopicsJson: kafka.topicsJson, region };
+
+    // The ec2 and kubernetes engines run the image; EMR 7 runs the same build of the job from S3 (see components/emr).
+    const image =
+        cfg.engine !== "emr"
+            ? new ConsumerImage("consumer-image", { forceDelete: cfg.dataLake.forceDestroy, kmsKeyArn: dataLake.kmsKeyArn }, providerFor("consumerImage"))
+            : undefined;
+    const spark =
+        cfg.engine === "kubernetes"
+            ? new KubernetesEngine(
+                  "kubernetes",
+                  { ...shared, config: cfg.kubernetes, image: image!, kubeconfig: cfg.kubeconfig, security: cfg.security, protect: cfg.dataLake.protect },
+                  providerFor("kubernetes"),
+              )
+            : cfg.engine === "ec2"
+              ? new Ec2Engine("spark", { ...shared, config: cfg.ec2, image: image!, security: cfg.security }, providerFor("ec2"))
+              : new EmrEngine("emr", { ...shared, config: cfg.emr, security: cfg.security }, providerFor("emr"));
+    const kubernetes = spark instanceof KubernetesEngine ? spark : undefined;
+    return {
+        bucketName: dataLake.bucketName,
+        uriScheme: "s3",
+        kafkaBootstrapBrokers: kafka.bootstrapBrokers,
+        uiUrls: spark.uiUrls,
+        vpcId: network.vpcId,
+        accessLogBucketName: dataLake.accessLogBucketName,
+        uiCaCertificate: spark.uiCaCertificate,
+        kafkaClusterArn: kafka.clusterArn,
+        imageUri: image?.imageUri,
+        uiTunnels: spark.uiTunnels,
+        clusterName: kubernetes?.clusterName,
+        kubeconfig: kubernetes?.kubeconfig,
+        kubeconfigCommand: kubernetes?.kubeconfigCommand,
+    };
+}
+
+/** Engine local: the platform as containers on this machine's Docker engine; no AWS account, no AWS call. */
+function localPlatform(cfg: PlatformConfig): Platform {
+    const local = new LocalPlatform("local", {
+        project: cfg.project,
+        stack: cfg.stack,
+        local: cfg.local,
+        kafka: cfg.kafka,
+        consumer: cfg.consumer,
+        dataLake: cfg.dataLake,
+    });
+    return {
+        bucketName: local.bucketName,
+        uriScheme: local.uriScheme,
+        kafkaBootstrapBrokers: local.kafkaBootstrapBrokers,
+        uiUrls: local.uiUrls,
+        imageUri: local.imageRef,
+        produceCommand: local.produceCommand,
+        objectStoreEndpoint: local.objectStore.endpoint,
+        objectStoreAccessKeyId: local.objectStore.accessKeyId,
+        objectStoreSecretAccessKey: local.objectStore.secretAccessKey,
+    };
+}
+
 const cfg = loadPlatformConfig();
-const region = new pulumi.Config("aws").require("region");
-const providerFor = (component: string) => ({ providers: { aws: componentProvider(cfg.project, cfg.stack, component, region) } });
-
-const network = new Network("network", { config: cfg.network }, providerFor("network"));
-const dataLake = new DataLake("data-lake", { config: cfg.dataLake }, providerFor("dataLake"));
-const kafka = new Kafka("kafka", { config: cfg.kafka, network, kmsKeyArn: dataLake.kmsKeyArn }, providerFor("kafka"));
-
-const shared = { consumer: cfg.consumer, access: cfg.access, network, dataLake, kafka, kafkaTopicsJson: kafka.topicsJson, region };
-
-// Only the ec2 engine runs the image; EMR 7 runs the same build of the job from S3 (see components/emr).
-const image =
-    cfg.engine === "ec2"
-        ? new ConsumerImage("consumer-image", { forceDelete: cfg.dataLake.forceDestroy, kmsKeyArn: dataLake.kmsKeyArn }, providerFor("consumerImage"))
-        : undefined;
-const spark =
-    image !== undefined
-        ? new Ec2Engine("spark", { ...shared, config: cfg.ec2, image }, providerFor("ec2"))
-        : new EmrEngine("emr", { ...shared, config: cfg.emr }, providerFor("emr"));
+const platform = cfg.engine === "local" ? localPlatform(cfg) : awsPlatform(cfg);
 
 export const engine = cfg.engine;
-export const vpcId = network.vpcId;
-export const bucketName = dataLake.bucketName;
-export const checkpointLocation = s3Uri(dataLake.bucketName, checkpointPrefix(cfg.consumer.name));
-export const outputLocation = s3Uri(dataLake.bucketName, outputPrefix(cfg.consumer.topic));
-export const deadLetterLocation = s3Uri(dataLake.bucketName, deadLetterPrefix(cfg.consumer.topic));
-export const kafkaBootstrapBrokers = kafka.bootstrapBrokers;
-export const kafkaClusterArn = kafka.clusterArn;
-export const imageUri = image?.imageUri;
-export const uiUrls = spark.uiUrls;
-export const uiTunnels = spark.uiTunnels;
+export const vpcId = platform.vpcId;
+export const bucketName = platform.bucketName;
+export const accessLogBucketName = platform.accessLogBucketName;
+export const checkpointLocation = s3Uri(platform.bucketName, checkpointPrefix(cfg.consumer.name), platform.uriScheme);
+export const outputLocation = s3Uri(platform.bucketName, outputPrefix(cfg.consumer.topic), platform.uriScheme);
+export const deadLetterLocation = s3Uri(platform.bucketName, deadLetterPrefix(cfg.consumer.topic), platform.uriScheme);
+export const kafkaBootstrapBrokers = platform.kafkaBootstrapBrokers;
+export const kafkaClusterArn = platform.kafkaClusterArn;
+export const imageUri = platform.imageUri;
+export const uiUrls = platform.uiUrls;
+export const uiTunnels = platform.uiTunnels;
+export const uiCaCertificate = platform.uiCaCertificate;
+export const produceCommand = platform.produceCommand;
+export const objectStoreEndpoint = platform.objectStoreEndpoint;
+export const objectStoreAccessKeyId = platform.objectStoreAccessKeyId;
+export const objectStoreSecretAccessKey = platform.objectStoreSecretAccessKey;
+export const clusterName = platform.clusterName;
+export const kubeconfig = platform.kubeconfig;
+export const kubeconfigCommand = platform.kubeconfigCommand;

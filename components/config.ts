@@ -1,12 +1,17 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { LocalConfig, localPortClashes, localSchema } from "./localConfig";
+
+export type { LocalConfig } from "./localConfig";
+export { localHostPorts } from "./localConfig";
+import { DEFAULT_KUBERNETES_VERSION, KUBERNETES_VERSIONS } from "./kubernetes/versions";
 
 // The one place that reads and validates stack config. Components receive the plain, typed, defaulted objects
 // returned by `loadPlatformConfig` and never read `pulumi.Config` themselves, so a bad value fails here, before
 // any resource is declared, with a message that names the key, the value given and what is allowed.
 
 /** Where Spark runs. */
-export const ENGINES = ["emr", "ec2"] as const;
+export const ENGINES = ["emr", "ec2", "kubernetes", "local"] as const;
 export type Engine = (typeof ENGINES)[number];
 
 const cidrPattern = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
@@ -45,6 +50,16 @@ const dnsLabel = z
     .string()
     .regex(/^[a-z][a-z0-9-]{0,30}[a-z0-9]$/, { message: "must be 2-32 lowercase letters, digits or '-', starting with a letter" });
 
+/** The retention periods CloudWatch Logs accepts, days. */
+export const CLOUDWATCH_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+const cloudwatchRetention = z
+    .number()
+    .int()
+    .refine((d) => (CLOUDWATCH_RETENTION_DAYS as readonly number[]).includes(d), {
+        message: `must be one of CloudWatch Logs' retention periods (${CLOUDWATCH_RETENTION_DAYS.join(", ")})`,
+    });
+
 const instanceType = z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, { message: "must be an EC2 instance type such as m6i.large" });
 
 const networkSchema = z
@@ -63,6 +78,8 @@ const networkSchema = z
         privateSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, { message: "must be a subnet id such as subnet-0abc123" })).optional(),
         /** ... and the CIDR of the existing VPC, for the security group rules between the parts. */
         vpcCidr: cidr.optional(),
+        /** Days the created VPC's flow logs are kept in CloudWatch Logs (encrypted with their own KMS key). */
+        flowLogRetentionDays: cloudwatchRetention.default(90),
     })
     .superRefine((n, ctx) => {
         const existing = [n.vpcId, n.privateSubnetIds, n.vpcCidr].filter((v) => v !== undefined).length;
@@ -105,6 +122,8 @@ const dataLakeSchema = z
         deadLetterExpirationDays: z.number().int().min(1).optional(),
         /** Days the EMR and Spark logs under `logs/` are kept. */
         logExpirationDays: z.number().int().min(1).default(90),
+        /** Days the S3 server access logs of the bucket are kept in the separate access-log bucket. */
+        accessLogExpirationDays: z.number().int().min(1).default(365),
     })
     .transform((d) => ({ ...d, protect: d.protect ?? !d.forceDestroy }))
     .superRefine((d, ctx) => {
@@ -127,77 +146,131 @@ const topicSchema = z.strictObject({
     replicationFactor: z.number().int().min(1).max(3).optional(),
 });
 
-const kafkaSchema = z
-    .strictObject({
-        /** `msk` (provisioned), `msk-serverless`, or `external` (bootstrap servers given here; nothing created). */
-        mode: z.enum(["msk", "msk-serverless", "external"]).default("msk"),
-        /** MSK Kafka version. */
-        kafkaVersion: z.string().regex(/^\d+\.\d+\.(\d+|x)(\.tiered)?$/, { message: 'must be an MSK Kafka version such as "3.8.x"' }).default("3.8.x"),
-        /** Broker count; a multiple of the private subnets. Default: one per private subnet. */
-        brokerCount: z.number().int().min(2).max(30).optional(),
-        /** Broker instance type. */
-        instanceType: z.string().regex(/^kafka\.[a-z0-9]+\.[a-z0-9]+$/, { message: 'must be an MSK broker type such as "kafka.m7g.large"' }).default("kafka.m7g.large"),
-        /** EBS volume per broker, GiB. */
-        ebsVolumeGb: z.number().int().min(1).max(16384).default(100),
-        /** Ceiling for storage autoscaling, GiB. */
-        maxEbsVolumeGb: z.number().int().min(1).max(16384).default(1000),
-        /** `default.replication.factor` of the cluster. */
-        defaultReplicationFactor: z.number().int().min(1).max(3).default(3),
-        /** `min.insync.replicas`: acks=all writes survive the loss of (replication factor - this) brokers. */
-        minInsyncReplicas: z.number().int().min(1).max(3).default(2),
-        /** Default topic retention, hours. */
-        retentionHours: z.number().int().min(1).default(168),
-        /** Days broker logs are kept in CloudWatch. */
-        brokerLogRetentionDays: z.number().int().min(1).default(14),
-        /** external mode: the bootstrap servers, `host:port[,host:port...]`. */
-        bootstrapServers: z
-            .string()
-            .regex(/^[A-Za-z0-9.-]+:\d{1,5}(,[A-Za-z0-9.-]+:\d{1,5})*$/, { message: "must be host:port[,host:port...]" })
-            .optional(),
-        /** external mode: how clients authenticate, `iam` (MSK IAM over TLS) or `none` (plaintext). */
-        auth: z.enum(["iam", "none"]).default("iam"),
-        /** external mode with iam auth: the external MSK cluster's ARN, so the consumer's IAM policy names that cluster and its topics only. */
-        clusterArn: z
-            .string()
-            .regex(/^arn:aws[a-z-]*:kafka:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9-]+\/[A-Za-z0-9-]+$/, {
-                message: "must be an MSK cluster ARN such as arn:aws:kafka:eu-west-1:123456789012:cluster/name/uuid",
-            })
-            .optional(),
-        /** Topics the platform creates before the consumer starts. */
-        topics: z.array(topicSchema).min(1).default([{ name: "events", partitions: 6 }]),
-    })
-    .superRefine((k, ctx) => {
-        if (k.mode === "external" && k.bootstrapServers === undefined) {
-            ctx.addIssue({ code: "custom", path: ["bootstrapServers"], message: "is required when kafka.mode is external" });
-        }
-        if (k.mode !== "external" && k.bootstrapServers !== undefined) {
-            ctx.addIssue({ code: "custom", path: ["bootstrapServers"], message: `is only for kafka.mode external; mode ${k.mode} creates its own brokers` });
-        }
-        if (k.mode === "external" && k.auth === "iam" && k.clusterArn === undefined) {
-            ctx.addIssue({ code: "custom", path: ["clusterArn"], message: "is required when kafka.mode is external with auth iam: the consumer's IAM policy is scoped to that cluster" });
-        }
-        if (k.mode !== "external" && k.clusterArn !== undefined) {
-            ctx.addIssue({ code: "custom", path: ["clusterArn"], message: `is only for kafka.mode external; mode ${k.mode} creates its own cluster` });
-        }
-        if (k.mode !== "external" && k.auth !== "iam") {
-            ctx.addIssue({ code: "custom", path: ["auth"], message: "must be iam for MSK: unauthenticated access stays off" });
-        }
-        if (k.minInsyncReplicas > k.defaultReplicationFactor) {
-            ctx.addIssue({
-                code: "custom",
-                path: ["minInsyncReplicas"],
-                message: `must not exceed kafka.defaultReplicationFactor (${k.defaultReplicationFactor}), or no write could ever be acknowledged`,
-            });
-        }
-        if (k.maxEbsVolumeGb < k.ebsVolumeGb) {
-            ctx.addIssue({ code: "custom", path: ["maxEbsVolumeGb"], message: `must be at least kafka.ebsVolumeGb (${k.ebsVolumeGb})` });
-        }
-        const names = k.topics.map((t) => t.name);
-        const dup = names.find((n, i) => names.indexOf(n) !== i);
-        if (dup !== undefined) {
-            ctx.addIssue({ code: "custom", path: ["topics"], message: `names topic "${dup}" twice` });
-        }
-    });
+/** Where Kafka comes from: MSK provisioned or serverless (AWS engines), containers on the local Docker engine (engine local), or brokers somebody else runs. */
+export const KAFKA_MODES = ["msk", "msk-serverless", "container", "external"] as const;
+export type KafkaMode = (typeof KAFKA_MODES)[number];
+/** Broker counts the container mode supports: one (lightest) or three (replication factor 3, min ISR 2). */
+export const CONTAINER_BROKER_COUNTS = [1, 3] as const;
+
+/**
+ * The kafka key. Its defaults follow the engine: engine local gets brokers in containers (plaintext on the stack's
+ * private Docker network), the AWS engines get MSK with IAM auth. Replication defaults follow the broker count in
+ * container mode (1 broker: 1/1; 3 brokers: 3/2).
+ */
+function kafkaSchema(engine: Engine) {
+    const local = engine === "local";
+    return z
+        .strictObject({
+            /** `msk` (provisioned), `msk-serverless`, `container` (engine local: brokers in Docker), or `external` (bootstrap servers given here; nothing created). */
+            mode: z.enum(KAFKA_MODES).default(local ? "container" : "msk"),
+            /** MSK Kafka version. */
+            kafkaVersion: z.string().regex(/^\d+\.\d+\.(\d+|x)(\.tiered)?$/, { message: 'must be an MSK Kafka version such as "3.8.x"' }).default("3.8.x"),
+            /** Broker count. MSK: a multiple of the private subnets (default one per subnet). Container: 1 or 3 (default 3). */
+            brokerCount: z.number().int().min(1).max(30).optional(),
+            /** Broker instance type. */
+            instanceType: z.string().regex(/^kafka\.[a-z0-9]+\.[a-z0-9]+$/, { message: 'must be an MSK broker type such as "kafka.m7g.large"' }).default("kafka.m7g.large"),
+            /** EBS volume per broker, GiB. */
+            ebsVolumeGb: z.number().int().min(1).max(16384).default(100),
+            /** Ceiling for storage autoscaling, GiB. */
+            maxEbsVolumeGb: z.number().int().min(1).max(16384).default(1000),
+            /** `default.replication.factor` of the cluster. Default 3 (container mode: the broker count). */
+            defaultReplicationFactor: z.number().int().min(1).max(3).optional(),
+            /** `min.insync.replicas`: acks=all writes survive the loss of (replication factor - this) brokers. Default 2 (container mode: 1 per broker count 1, 2 per 3). */
+            minInsyncReplicas: z.number().int().min(1).max(3).optional(),
+            /** Default topic retention, hours. */
+            retentionHours: z.number().int().min(1).default(168),
+            /** Days broker logs are kept in CloudWatch. */
+            brokerLogRetentionDays: z.number().int().min(1).default(14),
+            /** external mode: the bootstrap servers, `host:port[,host:port...]` (engine local: as the containers reach them). */
+            bootstrapServers: z
+                .string()
+                .regex(/^[A-Za-z0-9.-]+:\d{1,5}(,[A-Za-z0-9.-]+:\d{1,5})*$/, { message: "must be host:port[,host:port...]" })
+                .optional(),
+            /** How clients authenticate: `iam` (MSK IAM over TLS) or `none` (plaintext). Default iam; container mode and engine local: none. */
+            auth: z.enum(["iam", "none"]).optional(),
+            /** external mode with iam auth: the external MSK cluster's ARN, so the consumer's IAM policy names that cluster and its topics only. */
+            clusterArn: z
+                .string()
+                .regex(/^arn:aws[a-z-]*:kafka:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9-]+\/[A-Za-z0-9-]+$/, {
+                    message: "must be an MSK cluster ARN such as arn:aws:kafka:eu-west-1:123456789012:cluster/name/uuid",
+                })
+                .optional(),
+            /** Topics the platform creates before the consumer starts. */
+            topics: z.array(topicSchema).min(1).default([{ name: "events", partitions: 6 }]),
+        })
+        .transform((k) => {
+            const container = k.mode === "container";
+            const brokers = container ? (k.brokerCount ?? 3) : k.brokerCount;
+            const rf = k.defaultReplicationFactor ?? (container ? Math.min(3, brokers!) : 3);
+            return {
+                ...k,
+                brokerCount: brokers,
+                auth: k.auth ?? (container || local ? ("none" as const) : ("iam" as const)),
+                defaultReplicationFactor: rf,
+                minInsyncReplicas: k.minInsyncReplicas ?? (container ? Math.max(1, rf - 1) : 2),
+            };
+        })
+        .superRefine((k, ctx) => {
+            const issue = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
+            if (local && (k.mode === "msk" || k.mode === "msk-serverless")) {
+                issue(
+                    "mode",
+                    `cannot be ${k.mode} with engine local: MSK lives in an AWS account, and the local engine runs without one (no AWS resource, no AWS call); use container (brokers on your Docker engine) or external`,
+                );
+            }
+            if (!local && k.mode === "container") {
+                issue("mode", `container runs the brokers on the local Docker engine and is only for engine local; with engine ${engine} use msk, msk-serverless or external`);
+            }
+            if (k.mode === "container" && !(CONTAINER_BROKER_COUNTS as readonly number[]).includes(k.brokerCount!)) {
+                issue("brokerCount", `must be 1 or 3 with kafka.mode container (3 gives replication factor 3 and min ISR 2); got ${k.brokerCount}`);
+            }
+            if ((k.mode === "msk" || k.mode === "msk-serverless") && k.brokerCount !== undefined && k.brokerCount < 2) {
+                issue("brokerCount", `must be at least 2 for MSK; got ${k.brokerCount}`);
+            }
+            if (k.mode === "external" && k.bootstrapServers === undefined) {
+                issue("bootstrapServers", "is required when kafka.mode is external");
+            }
+            if (k.mode !== "external" && k.bootstrapServers !== undefined) {
+                issue("bootstrapServers", `is only for kafka.mode external; mode ${k.mode} creates its own brokers`);
+            }
+            if (local && k.auth === "iam") {
+                issue("auth", "must be none with engine local: MSK IAM auth signs with AWS credentials, and the local engine makes no AWS call");
+            }
+            if (!local && k.mode === "external" && k.auth === "iam" && k.clusterArn === undefined) {
+                issue("clusterArn", "is required when kafka.mode is external with auth iam: the consumer's IAM policy is scoped to that cluster");
+            }
+            if (k.mode !== "external" && k.clusterArn !== undefined) {
+                issue("clusterArn", `is only for kafka.mode external; mode ${k.mode} creates its own cluster`);
+            }
+            if ((k.mode === "msk" || k.mode === "msk-serverless") && k.auth !== "iam") {
+                issue("auth", "must be iam for MSK: unauthenticated access stays off");
+            }
+            if (k.mode === "container" && k.auth !== "none") {
+                issue("auth", "must be none with kafka.mode container: the brokers speak plaintext on the stack's private Docker network and the host ports bind to local.bindAddress");
+            }
+            if (k.minInsyncReplicas > k.defaultReplicationFactor) {
+                issue("minInsyncReplicas", `must not exceed kafka.defaultReplicationFactor (${k.defaultReplicationFactor}), or no write could ever be acknowledged`);
+            }
+            if (k.mode === "container") {
+                if (k.defaultReplicationFactor > k.brokerCount!) {
+                    issue("defaultReplicationFactor", `must not exceed the ${k.brokerCount} container brokers; got ${k.defaultReplicationFactor}`);
+                }
+                for (const t of k.topics) {
+                    if ((t.replicationFactor ?? k.defaultReplicationFactor) > k.brokerCount!) {
+                        issue("topics", `topic "${t.name}" needs ${t.replicationFactor ?? k.defaultReplicationFactor} replicas but there are ${k.brokerCount} container brokers`);
+                    }
+                }
+            }
+            if (k.maxEbsVolumeGb < k.ebsVolumeGb) {
+                issue("maxEbsVolumeGb", `must be at least kafka.ebsVolumeGb (${k.ebsVolumeGb})`);
+            }
+            const names = k.topics.map((t) => t.name);
+            const dup = names.find((n, i) => names.indexOf(n) !== i);
+            if (dup !== undefined) {
+                issue("topics", `names topic "${dup}" twice`);
+            }
+        });
+}
 
 /** Bounds of `consumer.stopGracePeriodSeconds`: long enough for a micro-batch to commit, short enough for a redeploy. */
 export const MIN_STOP_GRACE_SECONDS = 10;
@@ -215,9 +288,8 @@ const consumerSchema = z.strictObject({
     /** Where a brand-new checkpoint starts reading. */
     startingOffsets: z.enum(["earliest", "latest"]).default("earliest"),
     /**
-     * On a stop (SIGTERM: a redeploy, a host shutdown, a cancelled step), how long the running micro-batch may take
-     * to commit before the consumer aborts it, in seconds. Every engine waits at least this long (plus the JVM's
-     * shutdown, see `consumerStopTimeoutSeconds`) before killing the consumer. Longer than a batch usually takes.
+     * Seconds a stopping consumer may take to let its running micro-batch commit (SIGTERM); after that it aborts,
+     * which the checkpoint makes safe. Every engine's stop timeout is at least this (consumerStopTimeoutSeconds).
      */
     stopGracePeriodSeconds: z.number().int().min(MIN_STOP_GRACE_SECONDS).max(MAX_STOP_GRACE_SECONDS).default(120),
     /** Extra Spark settings for the consumer (`--conf key=value`). */
@@ -251,6 +323,20 @@ const emrSchema = z.strictObject({
     driverAttemptsValidity: z.string().regex(/^\d+[smh]$/, { message: 'must be a duration such as "1h" or "30m"' }).default("1h"),
 });
 
+/**
+ * Keys, certificates and secrets the stack generates (Spark's shared secret on ec2, the TLS certificates of both
+ * engines). They live in the stack's state as secrets and never change on their own: a preview a year later shows
+ * no change. Renewing is a config change: bump a rotation counter.
+ */
+const securitySchema = z.strictObject({
+    /** Validity of the generated certificates (EMR in-transit TLS, the ec2 engine's UI TLS), days. */
+    certificateValidityDays: z.number().int().min(30).max(3650).default(365),
+    /** Bump to issue new TLS keys and certificates. On emr this replaces the security configuration and the cluster. */
+    certificateRotation: z.number().int().min(0).default(0),
+    /** Bump to generate a new spark.authenticate secret (ec2): every Spark process restarts with it. */
+    sparkSecretRotation: z.number().int().min(0).default(0),
+});
+
 /** The image is built for linux/amd64, so the hosts that run it must be x86 (no Graviton `g` families). */
 const amd64InstanceType = instanceType.refine((t) => !/^[a-z]+\d+[a-z]*g[a-z]*\./.test(t), {
     message: "must be an x86_64 type: the consumer image is built for linux/amd64 (Graviton 'g' types cannot run it)",
@@ -282,14 +368,105 @@ const ec2Schema = z
         }
     });
 
+/** A Kubernetes object name (RFC 1123 label): namespaces and service accounts. */
+const kubernetesName = z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, { message: "must be a Kubernetes name: 1-63 lowercase letters, digits or '-', starting and ending with a letter or digit" });
+
+/** Spark's memory syntax for driver and executor heaps, e.g. "2g", "512m". */
+const sparkMemory = z.string().regex(/^[1-9]\d*[mg]$/, { message: 'must be a Spark memory size such as "512m" or "4g"' });
+
+const iamPrincipalArn = z
+    .string()
+    .regex(/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/, { message: "must be an IAM role or user ARN (arn:aws:iam::ACCOUNT:role/NAME)" });
+
+/** An existing cluster: how to reach it (the kubeconfig itself is the secret top-level key `kubeconfig`) and its identity. */
+const existingClusterSchema = z.strictObject({
+    /** The kubeconfig context to use (the kubeconfig may hold several). */
+    context: z.string().min(1, { message: "must name a context of the kubeconfig" }),
+    /** The cluster's IAM OIDC provider: the consumer's IAM role trusts tokens from this issuer only (IRSA). */
+    oidcProviderArn: z
+        .string()
+        .regex(/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/[^\s]+$/, { message: "must be an IAM OIDC provider ARN (arn:aws:iam::ACCOUNT:oidc-provider/ISSUER)" }),
+    /** The nodes' security group; MSK admits the consumer's pods through it. Required with MSK. */
+    nodeSecurityGroupId: z.string().regex(/^sg-[0-9a-f]+$/, { message: "must be a security group id such as sg-0abc123" }).optional(),
+    /** The cluster's name in outputs and tunnel commands. Default: the context. */
+    clusterName: z.string().min(1).optional(),
+});
+
+/** Engine `kubernetes`: EKS created by the stack, or an existing cluster; the operator; the consumer's resources. */
+const kubernetesSchema = z
+    .strictObject({
+        /** `eks`: the stack creates an EKS cluster; `existing`: a cluster given by the secret `kubeconfig` and `kubernetes.existing`. */
+        cluster: z.enum(["eks", "existing"]).default("eks"),
+        /** Kubernetes version of the EKS cluster; one of the versions whose add-ons are pinned (components/kubernetes/versions.ts). */
+        version: z
+            .string()
+            .refine((v) => Object.keys(KUBERNETES_VERSIONS).includes(v), {
+                message: `must be one of ${Object.keys(KUBERNETES_VERSIONS).join(", ")} (the versions whose EKS add-ons are pinned in components/kubernetes/versions.ts)`,
+            })
+            .default(DEFAULT_KUBERNETES_VERSION),
+        /** Namespace of the consumer (the operator watches only this one). */
+        namespace: kubernetesName.default("spark-streaming"),
+        /** The consumer's service account (driver and executors), bound to its IAM role (IRSA). */
+        serviceAccount: kubernetesName.default("streaming-consumer"),
+        /** Install the Spark Operator (Helm chart 2.5.2). Default: on with `eks`, off with `existing` (the cluster's own operator must watch the namespace). */
+        installOperator: z.boolean().optional(),
+        /** Namespace of the operator. */
+        operatorNamespace: kubernetesName.default("spark-operator"),
+        /** EKS node group instance type; x86_64 (the image is linux/amd64). */
+        nodeInstanceType: instanceType
+            .refine((t) => !/^[a-z]+\d+[a-z]*g[a-z]*\./.test(t), {
+                message: "must be an x86_64 type: the consumer image is built for linux/amd64 (Graviton 'g' types cannot run it)",
+            })
+            .default("m6i.xlarge"),
+        nodeMin: z.number().int().min(1).max(100).default(2),
+        nodeDesired: z.number().int().min(1).max(100).default(2),
+        nodeMax: z.number().int().min(1).max(100).default(4),
+        /** Root volume of each node (images, emptyDir scratch space), GiB. */
+        nodeVolumeGb: z.number().int().min(20).max(1024).default(50),
+        /** IAM principals that get cluster admin through EKS access entries, besides whoever creates the cluster. */
+        adminPrincipalArns: z.array(iamPrincipalArn).default([]),
+        /** Days the EKS control-plane logs are kept. Default: network.flowLogRetentionDays (both are audit trails). */
+        logRetentionDays: cloudwatchRetention.optional(),
+        /** The driver pod: Spark cores and heap. */
+        driver: z.strictObject({ cores: z.number().int().min(1).max(16).default(1), memory: sparkMemory.default("2g") }).default({ cores: 1, memory: "2g" }),
+        /** The executor pods: how many, and each one's Spark cores and heap. */
+        executor: z
+            .strictObject({
+                instances: z.number().int().min(1).max(100).default(2),
+                cores: z.number().int().min(1).max(16).default(2),
+                memory: sparkMemory.default("4g"),
+            })
+            .default({ instances: 2, cores: 2, memory: "4g" }),
+        /** cluster `existing`: its context, OIDC provider and node security group. */
+        existing: existingClusterSchema.optional(),
+    })
+    .superRefine((k, ctx) => {
+        if (k.cluster === "existing" && k.existing === undefined) {
+            ctx.addIssue({ code: "custom", path: ["existing"], message: "is required when kubernetes.cluster is existing: give its context and oidcProviderArn" });
+        }
+        if (k.cluster === "eks" && k.existing !== undefined) {
+            ctx.addIssue({ code: "custom", path: ["existing"], message: "is only for kubernetes.cluster existing; cluster eks creates its own" });
+        }
+        if (!(k.nodeMin <= k.nodeDesired && k.nodeDesired <= k.nodeMax)) {
+            ctx.addIssue({ code: "custom", path: ["nodeDesired"], message: `must satisfy nodeMin <= nodeDesired <= nodeMax; got ${k.nodeMin} <= ${k.nodeDesired} <= ${k.nodeMax}` });
+        }
+    });
+
 export type NetworkConfig = z.infer<typeof networkSchema>;
 export type AccessConfig = z.infer<typeof accessSchema>;
 export type DataLakeConfig = z.infer<typeof dataLakeSchema>;
-export type KafkaConfig = Omit<z.infer<typeof kafkaSchema>, "brokerCount"> & { brokerCount: number };
+export type KafkaConfig = Omit<z.output<ReturnType<typeof kafkaSchema>>, "brokerCount"> & { brokerCount: number };
 export type TopicConfig = z.infer<typeof topicSchema>;
 export type ConsumerConfig = Omit<z.infer<typeof consumerSchema>, "topic"> & { topic: string };
 export type EmrConfig = Omit<z.infer<typeof emrSchema>, "terminationProtection"> & { terminationProtection: boolean };
 export type Ec2Config = z.infer<typeof ec2Schema>;
+export type SecurityConfig = z.infer<typeof securitySchema>;
+export type KubernetesConfig = Omit<z.infer<typeof kubernetesSchema>, "installOperator" | "logRetentionDays"> & {
+    installOperator: boolean;
+    logRetentionDays: number;
+};
 
 /** Everything the program needs, validated and with every default filled in. */
 export interface PlatformConfig {
@@ -303,6 +480,11 @@ export interface PlatformConfig {
     readonly consumer: ConsumerConfig;
     readonly emr: EmrConfig;
     readonly ec2: Ec2Config;
+    readonly security: SecurityConfig;
+    readonly local: LocalConfig;
+    readonly kubernetes: KubernetesConfig;
+    /** engine kubernetes with cluster existing: the secret kubeconfig (top-level key `kubeconfig`, set with --secret). */
+    readonly kubeconfig?: pulumi.Output<string>;
 }
 
 /** The raw values as the stack gives them: scalars as strings, objects as parsed JSON. */
@@ -315,10 +497,23 @@ export interface RawConfig {
     readonly consumer?: unknown;
     readonly emr?: unknown;
     readonly ec2?: unknown;
+    readonly security?: unknown;
+    readonly local?: unknown;
+    /** The secret config `objectStoreSecretKey` (engine local). */
+    readonly objectStoreSecretKey?: pulumi.Output<string>;
+    readonly kubernetes?: unknown;
+    /** Whether the top-level `kubeconfig` key is set, and whether as a secret (its value never passes through here). */
+    readonly kubeconfig?: "secret" | "plain";
 }
 
 function describe(value: unknown): string {
     return value === undefined ? "nothing" : JSON.stringify(value);
+}
+
+/** The keys an object schema allows, also when it is wrapped in a transform (a pipe) or a refinement. */
+function shapeOf(schema: z.ZodType): object {
+    const s = schema as unknown as { shape?: object; in?: { shape?: object } };
+    return s.shape ?? s.in?.shape ?? {};
 }
 
 function parseKey<S extends z.ZodType>(key: string, schema: S, value: unknown): z.output<S> {
@@ -330,7 +525,7 @@ function parseKey<S extends z.ZodType>(key: string, schema: S, value: unknown): 
         const path = [key, ...issue.path.map(String)].join(".");
         if (issue.code === "unrecognized_keys") {
             return `${path}: unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}; allowed: ${Object.keys(
-                (schema as unknown as { shape?: object }).shape ?? {},
+                shapeOf(schema),
             ).join(", ") || "see README.md"}`;
         }
         const given = "input" in issue ? `; got ${describe(issue.input)}` : "";
@@ -362,10 +557,13 @@ export function parsePlatformConfig(raw: RawConfig, project: string, stack: stri
     const network = attempt(() => parseKey("network", networkSchema, raw.network));
     const access = attempt(() => parseKey("access", accessSchema, raw.access));
     const dataLake = attempt(() => parseKey("dataLake", dataLakeSchema, raw.dataLake));
-    const kafka = attempt(() => parseKey("kafka", kafkaSchema, raw.kafka));
+    const kafka = attempt(() => parseKey("kafka", kafkaSchema(engine ?? "ec2"), raw.kafka));
     const consumerRaw = attempt(() => parseKey("consumer", consumerSchema, raw.consumer));
     const emrRaw = attempt(() => parseKey("emr", emrSchema, raw.emr));
     const ec2 = attempt(() => parseKey("ec2", ec2Schema, raw.ec2));
+    const security = attempt(() => parseKey("security", securitySchema, raw.security));
+    const localRaw = attempt(() => parseKey("local", localSchema, raw.local));
+    const kubernetesRaw = attempt(() => parseKey("kubernetes", kubernetesSchema, raw.kubernetes));
 
     let consumer: ConsumerConfig | undefined;
     if (consumerRaw && kafka) {
@@ -398,6 +596,33 @@ export function parsePlatformConfig(raw: RawConfig, project: string, stack: stri
             }
         }
     }
+    let local: LocalConfig | undefined;
+    if (localRaw) {
+        const bucket = localRaw.objectStore.bucket ?? `${project}-${stack}`.toLowerCase().replace(/[^a-z0-9.-]/g, "-");
+        local = { ...localRaw, objectStore: { ...localRaw.objectStore, bucket, secretKey: raw.objectStoreSecretKey } };
+        if (engine === "local") {
+            if (localRaw.objectStore.mode === "external" && raw.objectStoreSecretKey === undefined) {
+                errors.push(
+                    "objectStoreSecretKey is required when local.objectStore.mode is external: pulumi config set --secret objectStoreSecretKey <the endpoint's secret key>",
+                );
+            }
+            if (kafka) {
+                errors.push(...localPortClashes(local, kafka.mode === "container" ? kafka.brokerCount! : 0));
+            }
+        }
+    }
+    let kubernetes: KubernetesConfig | undefined;
+    if (kubernetesRaw && network) {
+        kubernetes = {
+            ...kubernetesRaw,
+            installOperator: kubernetesRaw.installOperator ?? kubernetesRaw.cluster === "eks",
+            logRetentionDays: kubernetesRaw.logRetentionDays ?? network.flowLogRetentionDays,
+        };
+        errors.push(...kubeconfigErrors(engine, kubernetes, raw.kubeconfig));
+        if (engine === "kubernetes" && kubernetes.cluster === "existing" && kafka && kafka.mode !== "external" && kubernetes.existing?.nodeSecurityGroupId === undefined) {
+            errors.push(`kubernetes.existing.nodeSecurityGroupId is required with kafka.mode ${kafka.mode}: the brokers admit clients only by security group, so name the group of the cluster's nodes`);
+        }
+    }
     if (errors.length > 0) {
         throw new Error(`Invalid stack config:\n  ${errors.join("\n  ")}`);
     }
@@ -412,7 +637,25 @@ export function parsePlatformConfig(raw: RawConfig, project: string, stack: stri
         consumer: consumer!,
         emr: emr!,
         ec2: ec2!,
+        security: security!,
+        local: local!,
+        kubernetes: kubernetes!,
     };
+}
+
+/** What is wrong with the `kubeconfig` key for this engine and cluster mode: needed only for an existing cluster, and only as a secret. */
+function kubeconfigErrors(engine: Engine | undefined, kubernetes: KubernetesConfig, given: RawConfig["kubeconfig"]): string[] {
+    const needed = engine === "kubernetes" && kubernetes.cluster === "existing";
+    if (needed && given === undefined) {
+        return ["kubeconfig is required when kubernetes.cluster is existing: pulumi config set --secret kubeconfig \"$(cat path/to/kubeconfig)\""];
+    }
+    if (given === "plain") {
+        return ["kubeconfig must be a secret (it holds cluster credentials): pulumi config set --secret kubeconfig \"$(cat path/to/kubeconfig)\""];
+    }
+    if (!needed && given !== undefined) {
+        return [`kubeconfig is only read for engine kubernetes with kubernetes.cluster existing; this stack has engine ${engine ?? "?"}${engine === "kubernetes" ? ` and cluster ${kubernetes.cluster}` : ""}; remove it`];
+    }
+    return [];
 }
 
 /** Private subnets the platform spreads over: the created AZs, or the existing subnets given. Known at preview. */
@@ -423,7 +666,7 @@ export function privateSubnetCount(network: NetworkConfig): number {
 /** Reads this stack's config the way the CLI hands it to the program, then validates it. */
 export function loadPlatformConfig(): PlatformConfig {
     const config = new pulumi.Config();
-    return parsePlatformConfig(
+    const parsed = parsePlatformConfig(
         {
             engine: config.get("engine"),
             network: config.getObject("network"),
@@ -433,8 +676,27 @@ export function loadPlatformConfig(): PlatformConfig {
             consumer: config.getObject("consumer"),
             emr: config.getObject("emr"),
             ec2: config.getObject("ec2"),
+            security: config.getObject("security"),
+            local: config.getObject("local"),
+            objectStoreSecretKey: config.getSecret("objectStoreSecretKey"),
+            kubernetes: config.getObject("kubernetes"),
+            kubeconfig: kubeconfigState(`${pulumi.getProject()}:kubeconfig`),
         },
         pulumi.getProject(),
         pulumi.getStack(),
     );
+    // Read only as a secret, and only where it is used: it never reaches a plain value or another engine.
+    return parsed.engine === "kubernetes" && parsed.kubernetes.cluster === "existing" ? { ...parsed, kubeconfig: config.requireSecret("kubeconfig") } : parsed;
+}
+
+/**
+ * Whether `key` is set, and whether the CLI marked it secret (`config set --secret`), without reading its value. The
+ * runtime's secret-key list is what `getSecret` itself relies on; its accessor is not in the typings, hence the cast.
+ */
+function kubeconfigState(key: string): RawConfig["kubeconfig"] {
+    if (pulumi.runtime.allConfig()[key] === undefined) {
+        return undefined;
+    }
+    const isSecret = (pulumi.runtime as unknown as { isConfigSecret(k: string): boolean }).isConfigSecret;
+    return isSecret(key) ? "secret" : "plain";
 }

@@ -15,6 +15,24 @@ export interface ConsumerWiring {
     readonly engineSparkConf?: Record<string, string>;
 }
 
+/**
+ * Seconds the job needs after its grace period: an abort waits up to 30 s for Spark to let go of the batch
+ * (main.py, _ABORT_WAIT_SECONDS), then the Spark session and the JVM shut down (executors, event log, S3 streams).
+ */
+export const CONSUMER_SHUTDOWN_MARGIN_SECONDS = 60;
+
+/**
+ * How long an engine waits for a stopping consumer before it kills it: the consumer's own grace period for its
+ * running batch plus the shutdown margin. Every engine's stop timeout (systemd, `docker stop`, the EMR step's
+ * cancel wait, a pod's termination grace period) is this, so the platform never kills a batch the job would finish.
+ */
+export function consumerStopTimeoutSeconds(consumer: Pick<ConsumerConfig, "stopGracePeriodSeconds">): number {
+    return consumer.stopGracePeriodSeconds + CONSUMER_SHUTDOWN_MARGIN_SECONDS;
+}
+
+/** The largest `consumerStopTimeoutSeconds` any valid config gives: for bounds that must not change with config. */
+export const MAX_CONSUMER_STOP_TIMEOUT_SECONDS = MAX_STOP_GRACE_SECONDS + CONSUMER_SHUTDOWN_MARGIN_SECONDS;
+
 /** The job's flags, in a fixed order (sorted `--conf`s) so an unchanged config renders unchanged. */
 export function consumerJobArgs(consumer: ConsumerConfig, wiring: ConsumerWiring): pulumi.Output<string[]> {
     const conf = { ...(wiring.engineSparkConf ?? {}), ...consumer.sparkConf };
@@ -37,22 +55,15 @@ export function consumerJobArgs(consumer: ConsumerConfig, wiring: ConsumerWiring
         ]);
 }
 
-/**
- * What the job needs after its grace period on top: an abort that waits up to 30 s for Spark to let go of the
- * batch, then stopping the SparkContext and the JVM (S3 streams closed, executors released).
- */
-export const STOP_SHUTDOWN_MARGIN_SECONDS = 60;
+/** Spark settings the engines set for security; a consumer's own `sparkConf` may not override them. */
+export const SECURITY_SETTING_PREFIXES = ["spark.authenticate", "spark.network.crypto", "spark.io.encryption", "spark.ssl", "spark.network.sasl"] as const;
 
-/**
- * How long every engine must let a stopping consumer run before it kills it: the job's grace period (in which the
- * running batch commits, or is aborted at its end) plus the JVM's shutdown. Engines use it for `docker stop --time`
- * and systemd's `TimeoutStopSec` (ec2), the launcher's and the step provider's waits (emr), and a pod's
- * `terminationGracePeriodSeconds` (kubernetes). Killing earlier is safe (the checkpoint re-runs the batch) but
- * throws away the batch's work and leaves files for the next start to clean.
- */
-export function consumerStopTimeoutSeconds(consumer: ConsumerConfig): number {
-    return consumer.stopGracePeriodSeconds + STOP_SHUTDOWN_MARGIN_SECONDS;
+/** Throws, naming the key, when `consumer.sparkConf` would change a security setting the engine owns. */
+export function checkSecuritySettingsKept(consumer: ConsumerConfig): void {
+    const touched = Object.keys(consumer.sparkConf).filter((k) => SECURITY_SETTING_PREFIXES.some((p) => k === p || k.startsWith(`${p}.`)));
+    if (touched.length > 0) {
+        throw new Error(
+            `consumer.sparkConf must not set ${touched.join(", ")}: authentication and encryption are set by the engine (README, Security); remove them`,
+        );
+    }
 }
-
-/** The largest `consumerStopTimeoutSeconds` any valid config gives: for bounds that must not change with config. */
-export const MAX_CONSUMER_STOP_TIMEOUT_SECONDS = MAX_STOP_GRACE_SECONDS + STOP_SHUTDOWN_MARGIN_SECONDS;

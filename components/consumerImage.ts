@@ -58,6 +58,20 @@ export function contextLocation(context: string, cwd: string = process.cwd()): s
     return rel === "" ? "." : rel;
 }
 
+/**
+ * What every build of the consumer image shares, whichever engine runs it: the context (Dockerfile and
+ * .dockerignore in it), the content-hash tag and no build during previews (they need no Docker engine; the build,
+ * and any Dockerfile error, happens on `pulumi up`). Engines add where the image goes: ECR (push) or the local
+ * Docker engine (load).
+ */
+export function consumerBuild(context: string = CONSUMER_CONTEXT): {
+    readonly contentHash: string;
+    readonly args: { context: { location: string }; buildOnPreview: false };
+} {
+    validateConsumerImage(context, DEFAULT_KEEP_IMAGES);
+    return { contentHash: contextHash(context), args: { context: { location: contextLocation(context) }, buildOnPreview: false } };
+}
+
 export class ConsumerImage extends pulumi.ComponentResource implements ImageRefs {
     /** Content hash of the build context; the image's tag. Known at preview. */
     public readonly contentHash: string;
@@ -71,7 +85,8 @@ export class ConsumerImage extends pulumi.ComponentResource implements ImageRefs
         const context = args.context ?? CONSUMER_CONTEXT;
         const keepImages = args.keepImages ?? DEFAULT_KEEP_IMAGES;
         validateConsumerImage(context, keepImages);
-        this.contentHash = contextHash(context);
+        const build = consumerBuild(context);
+        this.contentHash = build.contentHash;
 
         const repo = new aws.ecr.Repository(
             `${name}-repo`,
@@ -91,11 +106,9 @@ export class ConsumerImage extends pulumi.ComponentResource implements ImageRefs
         const image = new dockerBuild.Image(
             `${name}-image`,
             {
-                context: { location: contextLocation(context) },
+                ...build.args,
                 platforms: [dockerBuild.Platform.Linux_amd64],
                 push: true,
-                // Previews need no Docker engine; the build (and any Dockerfile error) happens on `pulumi up`.
-                buildOnPreview: false,
                 tags: [pulumi.interpolate`${repo.repositoryUrl}:${this.contentHash}`],
                 registries: [
                     {

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { AccessLogBucket, accessLogPrefix, tlsOnlyStatements } from "./accessLogBucket";
 import { DataLakeConfig } from "./config";
 import { PREFIXES, s3Uri } from "./locations";
 import { DataLakeRefs } from "./refs";
@@ -115,6 +116,8 @@ export class DataLake extends pulumi.ComponentResource implements DataLakeRefs {
     public readonly bucketArn: pulumi.Output<string>;
     public readonly kmsKeyArn: pulumi.Output<string>;
     public readonly kmsKeyId: pulumi.Output<string>;
+    /** The separate bucket the data lake's S3 server access logs go to. */
+    public readonly accessLogBucketName: pulumi.Output<string>;
 
     constructor(name: string, args: DataLakeArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("spark-streaming:dataLake:DataLake", name, {}, opts);
@@ -199,29 +202,7 @@ export class DataLake extends pulumi.ComponentResource implements DataLakeRefs {
             `${name}-policy`,
             {
                 bucket: bucket.bucket,
-                policy: bucket.arn.apply((arn) =>
-                    JSON.stringify({
-                        Version: "2012-10-17",
-                        Statement: [
-                            {
-                                Sid: "DenyInsecureTransport",
-                                Effect: "Deny",
-                                Principal: "*",
-                                Action: "s3:*",
-                                Resource: [arn, `${arn}/*`],
-                                Condition: { Bool: { "aws:SecureTransport": "false" } },
-                            },
-                            {
-                                Sid: "DenyOutdatedTls",
-                                Effect: "Deny",
-                                Principal: "*",
-                                Action: "s3:*",
-                                Resource: [arn, `${arn}/*`],
-                                Condition: { NumericLessThan: { "s3:TlsVersion": 1.2 } },
-                            },
-                        ],
-                    }),
-                ),
+                policy: bucket.arn.apply((arn) => JSON.stringify({ Version: "2012-10-17", Statement: tlsOnlyStatements(arn) })),
             },
             // S3 answers OperationAborted when a bucket policy and a public access block are written at once.
             { ...settings, dependsOn: [publicAccess] },
@@ -236,11 +217,31 @@ export class DataLake extends pulumi.ComponentResource implements DataLakeRefs {
             { ...settings, dependsOn: [versioning] },
         );
 
+        // Audit trail of every request to the bucket (S3 server access logging; README says why not CloudTrail data
+        // events), delivered to a separate, locked-down bucket that does not log itself.
+        const accessLogs = new AccessLogBucket(
+            `${name}-access-logs`,
+            { sourceBucketArns: [bucket.arn], expirationDays: config.accessLogExpirationDays, forceDestroy: config.forceDestroy, protect: config.protect },
+            parent,
+        );
+        new aws.s3.BucketLogging(
+            `${name}-logging`,
+            {
+                bucket: bucket.bucket,
+                targetBucket: accessLogs.bucketName,
+                targetPrefix: bucket.bucket.apply(accessLogPrefix),
+                // Date-partitioned keys (by request time), so a day's logs are one prefix to read or query.
+                targetObjectKeyFormat: { partitionedPrefix: { partitionDateSource: "EventTime" } },
+            },
+            settings,
+        );
+
+        this.accessLogBucketName = accessLogs.bucketName;
         this.bucketName = bucket.bucket;
         this.bucketArn = bucket.arn;
         this.kmsKeyArn = key.arn;
         this.kmsKeyId = key.keyId;
-        this.registerOutputs({ bucketName: this.bucketName, bucketArn: this.bucketArn, kmsKeyArn: this.kmsKeyArn, kmsKeyId: this.kmsKeyId });
+        this.registerOutputs({ bucketName: this.bucketName, bucketArn: this.bucketArn, kmsKeyArn: this.kmsKeyArn, kmsKeyId: this.kmsKeyId, accessLogBucketName: this.accessLogBucketName });
     }
 
     /** `s3://<bucket>/<prefix>`, for the locations in components/locations.ts. */

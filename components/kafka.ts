@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { KafkaConfig, TopicConfig } from "./config";
+import { CLOUDWATCH_RETENTION_DAYS, KafkaConfig, TopicConfig } from "./config";
 import { KafkaRefs, NetworkRefs } from "./refs";
 
 // Kafka for the platform, in one of three modes: an MSK provisioned cluster, an MSK Serverless cluster, or
@@ -22,7 +22,7 @@ export const SPARK_GROUP_PREFIX = "spark-kafka-source-";
 /** Storage autoscaling grows a broker's volume when its disk is this full, percent. */
 const STORAGE_TARGET_PERCENT = 60;
 /** The retention periods CloudWatch Logs accepts, days. */
-export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+export const LOG_RETENTION_DAYS: readonly number[] = CLOUDWATCH_RETENTION_DAYS;
 /** MSK Serverless replicates every partition three ways; topics cannot ask for anything else. */
 const SERVERLESS_REPLICATION_FACTOR = 3;
 
@@ -45,6 +45,9 @@ export interface TopicSpec {
 
 /** Throws if the config cannot give a working cluster over `privateSubnetCount` subnets; says what to change. */
 export function validateKafka(config: KafkaConfig, privateSubnetCount: number): void {
+    if (config.mode === "container") {
+        throw new Error("kafka.mode container runs the brokers on the local Docker engine (engine local, components/local/kafka.ts); this AWS component serves msk, msk-serverless and external");
+    }
     if (config.mode === "msk") {
         if (privateSubnetCount < 2 || privateSubnetCount > 3) {
             throw new Error(
@@ -143,18 +146,21 @@ export function consumerPolicyDocument(clusterArn: string, topics: readonly stri
         Version: "2012-10-17",
         Statement: [
             {
+                // Open an IAM-authenticated connection to this one cluster and read its metadata.
                 Sid: "ConnectToCluster",
                 Effect: "Allow",
                 Action: ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"],
                 Resource: [clusterArn],
             },
             {
+                // Read the configured topics, and create them if missing (the entrypoint's --ensure-topics).
                 Sid: "ReadAndCreateConfiguredTopics",
                 Effect: "Allow",
                 Action: ["kafka-cluster:CreateTopic", "kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"],
                 Resource: [...topics].sort().map((t) => clusterResourceArn(clusterArn, "topic", t)),
             },
             {
+                // Spark's Kafka source uses consumer groups it names itself (spark-kafka-source-*), and no others.
                 Sid: "UseSparkConsumerGroups",
                 Effect: "Allow",
                 Action: ["kafka-cluster:AlterGroup", "kafka-cluster:DescribeGroup"],
@@ -372,4 +378,29 @@ export class Kafka extends pulumi.ComponentResource implements KafkaRefs {
         );
         return cluster;
     }
+}
+
+/**
+ * The host side of the same path: a Spark host's group may send to the brokers' client port only. MSK: to the
+ * brokers' security group. External Kafka: its brokers can be anywhere, so to any address, but on that one TCP port.
+ */
+export function kafkaClientEgress(
+    name: string,
+    kafka: KafkaRefs,
+    clientSecurityGroupId: pulumi.Input<string>,
+    opts: pulumi.CustomResourceOptions = {},
+): aws.vpc.SecurityGroupEgressRule {
+    const destination = kafka.securityGroupId !== undefined ? { referencedSecurityGroupId: kafka.securityGroupId } : { cidrIpv4: "0.0.0.0/0" };
+    return new aws.vpc.SecurityGroupEgressRule(
+        name,
+        {
+            securityGroupId: clientSecurityGroupId,
+            ...destination,
+            ipProtocol: "tcp",
+            fromPort: kafka.clientPort,
+            toPort: kafka.clientPort,
+            description: `Kafka brokers' client port (${kafka.authMode === "iam" ? "SASL/IAM over TLS" : "plaintext"})`,
+        },
+        opts,
+    );
 }

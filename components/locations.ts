@@ -30,7 +30,7 @@ export function deadLetterPrefix(topic: string): string {
 /** Spark event logs, read by the history server. */
 export const SPARK_EVENTS_PREFIX = `${PREFIXES.logs}spark-events/`;
 
-/** `s3://bucket/prefix` for an Output bucket name. */
-export function s3Uri(bucket: pulumi.Input<string>, prefix: string): pulumi.Output<string> {
-    return pulumi.interpolate`s3://${bucket}/${prefix}`;
+/** `s3://bucket/prefix` for an Output bucket name (`s3a://` where Spark reaches the bucket through S3A by that scheme). */
+export function s3Uri(bucket: pulumi.Input<string>, prefix: string, scheme: "s3" | "s3a" = "s3"): pulumi.Output<string> {
+    return pulumi.interpolate`${scheme}://${bucket}/${prefix}`;
 }

@@ -1,4 +1,4 @@
-import { INSTANCE_TYPE, LAUNCH_TEMPLATE_TYPE, SECURITY_GROUP_RULE_TYPE, SECURITY_GROUP_TYPE, VPC_INGRESS_RULE_TYPE } from "./ec2";
+import { INSTANCE_TYPE, LAUNCH_TEMPLATE_TYPE, SECURITY_GROUP_RULE_TYPE, SECURITY_GROUP_TYPE, VPC_EGRESS_RULE_TYPE, VPC_INGRESS_RULE_TYPE } from "./ec2";
 import { packPolicies } from "./pack";
 import { UNKNOWN_STRING, violations } from "./testing";
 
@@ -55,5 +55,50 @@ describe("ec2-imdsv2-required", () => {
 
     test("unknown metadata options are not reported", async () => {
         expect(await check(LAUNCH_TEMPLATE_TYPE, { metadataOptions: { httpTokens: UNKNOWN_STRING } })).toEqual([]);
+    });
+});
+
+describe("security-group-no-all-protocol-world-egress", () => {
+    const check = of("security-group-no-all-protocol-world-egress");
+
+    test("HTTPS to the world, and every protocol to another group, pass", async () => {
+        expect(await check(VPC_EGRESS_RULE_TYPE, { securityGroupId: "sg-1", ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: "0.0.0.0/0" })).toEqual([]);
+        expect(await check(VPC_EGRESS_RULE_TYPE, { securityGroupId: "sg-1", ipProtocol: "-1", referencedSecurityGroupId: "sg-2" })).toEqual([]);
+        expect(await check(SECURITY_GROUP_TYPE, { egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["10.0.0.0/16"] }] })).toEqual([]);
+    });
+
+    test("every protocol to 0.0.0.0/0 or ::/0 is a mandatory violation, in each form a rule can take", async () => {
+        expect(await check(VPC_EGRESS_RULE_TYPE, { securityGroupId: "sg-1", ipProtocol: "-1", cidrIpv4: "0.0.0.0/0" })).toEqual([
+            expect.objectContaining({ enforcementLevel: "mandatory", message: expect.stringContaining("allows every protocol out to 0.0.0.0/0") }),
+        ]);
+        expect(await check(VPC_EGRESS_RULE_TYPE, { securityGroupId: "sg-1", ipProtocol: "-1", cidrIpv6: "::/0" })).toHaveLength(1);
+        expect(await check(SECURITY_GROUP_TYPE, { egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }] })).toHaveLength(1);
+        expect(await check(SECURITY_GROUP_RULE_TYPE, { type: "egress", protocol: "all", fromPort: 0, toPort: 0, securityGroupId: "sg-1", cidrBlocks: ["0.0.0.0/0"] })).toHaveLength(1);
+        expect(await check(SECURITY_GROUP_RULE_TYPE, { type: "ingress", protocol: "-1", fromPort: 0, toPort: 0, securityGroupId: "sg-1", cidrBlocks: ["10.0.0.0/8"] })).toEqual([]);
+    });
+
+    test("an unknown CIDR is not reported", async () => {
+        expect(await check(VPC_EGRESS_RULE_TYPE, { securityGroupId: "sg-1", ipProtocol: "-1", cidrIpv4: UNKNOWN_STRING })).toEqual([]);
+    });
+});
+
+describe("ec2-imds-hop-limit", () => {
+    const check = of("ec2-imds-hop-limit");
+
+    test.each([INSTANCE_TYPE, LAUNCH_TEMPLATE_TYPE])("%s with hop limit 1 passes", async (type) => {
+        expect(await check(type, { metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1 } })).toEqual([]);
+    });
+
+    test.each([INSTANCE_TYPE, LAUNCH_TEMPLATE_TYPE])("%s with hop limit 2, or none set, is a mandatory violation", async (type) => {
+        expect(await check(type, { metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 2 } })).toEqual([
+            expect.objectContaining({ enforcementLevel: "mandatory", message: expect.stringContaining("hop limit 2, above 1") }),
+        ]);
+        expect(await check(type, { metadataOptions: { httpTokens: "required" } })).toEqual([expect.objectContaining({ message: expect.stringContaining("leaves the metadata hop limit to the AMI") })]);
+    });
+
+    test("the maximum is configurable (a future engine whose pods need a hop), and unknown values are not reported", async () => {
+        const lt = { metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 2 } };
+        expect((await violations(pack, LAUNCH_TEMPLATE_TYPE, lt, { config: { "ec2-imds-hop-limit": { maxHopLimit: 2 } } })).filter((v) => v.policy === "ec2-imds-hop-limit")).toEqual([]);
+        expect(await check(LAUNCH_TEMPLATE_TYPE, { metadataOptions: { httpPutResponseHopLimit: UNKNOWN_STRING } })).toEqual([]);
     });
 });

@@ -86,3 +86,73 @@ export function requireImdsV2(): ResourceValidationPolicy {
         }),
     };
 }
+
+export const VPC_EGRESS_RULE_TYPE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
+
+function allProtocols(protocol: unknown): boolean {
+    return protocol === "-1" || protocol === -1 || protocol === "all";
+}
+
+/** No security group sends every protocol to the whole internet: egress is per port, or to other groups. */
+export function noWorldEgressAllProtocols(): ResourceValidationPolicy {
+    return {
+        name: "security-group-no-all-protocol-world-egress",
+        description: "No security group egress allows every protocol to 0.0.0.0/0 or ::/0; hosts reach AWS APIs on 443, Kafka on its port, and peers by security group.",
+        enforcementLevel: "mandatory",
+        validateResource: validateTypes([SECURITY_GROUP_TYPE, SECURITY_GROUP_RULE_TYPE, VPC_EGRESS_RULE_TYPE], (props, ctx, report) => {
+            const fix = "allow only the ports the hosts use (443 for AWS APIs, the Kafka client port) or reference a security group.";
+            switch (ctx.type) {
+                case SECURITY_GROUP_TYPE:
+                    for (const rule of asList(props.egress)) {
+                        if (rule === UNKNOWN || rule === null || typeof rule !== "object") {
+                            continue;
+                        }
+                        const r = rule as Record<string, any>;
+                        const open = openCidrs(r.cidrBlocks, r.ipv6CidrBlocks);
+                        if (allProtocols(r.protocol) && open.length > 0) {
+                            report(`Security group "${ctx.name}" has an inline egress rule for every protocol to ${open.join(" and ")}; ${fix}`);
+                        }
+                    }
+                    break;
+                case SECURITY_GROUP_RULE_TYPE: {
+                    const open = props.type === "egress" ? openCidrs(props.cidrBlocks, props.ipv6CidrBlocks) : [];
+                    if (allProtocols(props.protocol) && open.length > 0) {
+                        report(`Security group rule "${ctx.name}" allows every protocol out to ${open.join(" and ")}; ${fix}`);
+                    }
+                    break;
+                }
+                case VPC_EGRESS_RULE_TYPE: {
+                    const open = openCidrs(props.cidrIpv4, props.cidrIpv6);
+                    if (allProtocols(props.ipProtocol) && open.length > 0) {
+                        report(`Security group egress rule "${ctx.name}" allows every protocol out to ${open.join(" and ")}; ${fix}`);
+                    }
+                    break;
+                }
+            }
+        }),
+    };
+}
+
+/** Instances and launch templates set the metadata hop limit explicitly, no higher than the configured maximum. */
+export function imdsHopLimit(): ResourceValidationPolicy {
+    return {
+        name: "ec2-imds-hop-limit",
+        description: "EC2 instances and launch templates set metadataOptions.httpPutResponseHopLimit explicitly, at most maxHopLimit (default 1: containers on the host network still get credentials, bridged ones do not).",
+        enforcementLevel: "mandatory",
+        configSchema: { properties: { maxHopLimit: { type: "integer", minimum: 1, maximum: 64, default: 1 } } },
+        validateResource: validateTypes([INSTANCE_TYPE, LAUNCH_TEMPLATE_TYPE], (props, ctx, report) => {
+            const { maxHopLimit } = ctx.getConfig<{ maxHopLimit: number }>();
+            const options = props.metadataOptions;
+            const limit = options === UNKNOWN ? UNKNOWN : options?.httpPutResponseHopLimit;
+            if (limit === UNKNOWN || options?.httpEndpoint === "disabled") {
+                return;
+            }
+            const what = ctx.type === INSTANCE_TYPE ? "Instance" : "Launch template";
+            if (typeof limit !== "number") {
+                report(`${what} "${ctx.name}" leaves the metadata hop limit to the AMI (Amazon Linux 2023 AMIs default to 2, which lets bridged containers read the instance's credentials); set metadataOptions.httpPutResponseHopLimit to ${maxHopLimit} and run containers on the host network.`);
+            } else if (limit > maxHopLimit) {
+                report(`${what} "${ctx.name}" has metadata hop limit ${limit}, above ${maxHopLimit}: containers one network hop away can read the instance's credentials; set metadataOptions.httpPutResponseHopLimit to ${maxHopLimit} and run containers on the host network.`);
+            }
+        }),
+    };
+}

@@ -1,5 +1,5 @@
 import { ResourceValidationPolicy } from "@pulumi/policy";
-import { UNKNOWN, validateTypes } from "./support";
+import { parseJsonDocument, UNKNOWN, validateTypes } from "./support";
 
 export const EMR_CLUSTER_TYPE = "aws:emr/cluster:Cluster";
 
@@ -17,6 +17,44 @@ export function emrLogsAndSecurityConfiguration(): ResourceValidationPolicy {
             const securityConfiguration = props.securityConfiguration;
             if (securityConfiguration !== UNKNOWN && !(typeof securityConfiguration === "string" && securityConfiguration.length > 0)) {
                 report(`EMR cluster "${ctx.name}" has no security configuration; create an aws.emr.SecurityConfiguration (at-rest and in-transit encryption) and pass its name as securityConfiguration.`);
+            }
+        }),
+    };
+}
+
+export const EMR_SECURITY_CONFIGURATION_TYPE = "aws:emr/securityConfiguration:SecurityConfiguration";
+
+/** EMR security configurations encrypt at rest and in transit, and require IMDSv2. */
+export function emrEncryptionAndImdsV2(): ResourceValidationPolicy {
+    return {
+        name: "emr-encryption-in-transit-and-at-rest",
+        description: "EMR security configurations enable in-transit encryption (with a TLS certificate provider) and at-rest encryption, and require IMDSv2 on the cluster's instances.",
+        enforcementLevel: "mandatory",
+        validateResource: validateTypes([EMR_SECURITY_CONFIGURATION_TYPE], (props, ctx, report) => {
+            const parsed = parseJsonDocument(props.configuration);
+            if (parsed === UNKNOWN) {
+                return;
+            }
+            if (parsed === undefined || !parsed.ok) {
+                report(`EMR security configuration "${ctx.name}" has no readable configuration JSON${parsed === undefined ? "" : ` (${parsed.error})`}.`);
+                return;
+            }
+            const enc = parsed.value?.EncryptionConfiguration ?? {};
+            const problems: string[] = [];
+            if (enc.EnableInTransitEncryption !== true && enc.EnableInTransitEncryption !== UNKNOWN) {
+                problems.push("EnableInTransitEncryption is not true");
+            } else if (enc.EnableInTransitEncryption === true && enc.InTransitEncryptionConfiguration?.TLSCertificateConfiguration === undefined) {
+                problems.push("in-transit encryption has no TLSCertificateConfiguration");
+            }
+            if (enc.EnableAtRestEncryption !== true && enc.EnableAtRestEncryption !== UNKNOWN) {
+                problems.push("EnableAtRestEncryption is not true");
+            }
+            const imds = parsed.value?.InstanceMetadataServiceConfiguration?.MinimumInstanceMetadataServiceVersion;
+            if (imds !== 2 && imds !== UNKNOWN) {
+                problems.push(`InstanceMetadataServiceConfiguration.MinimumInstanceMetadataServiceVersion is ${JSON.stringify(imds ?? "unset")}, not 2`);
+            }
+            if (problems.length > 0) {
+                report(`EMR security configuration "${ctx.name}": ${problems.join("; ")}; enable in-transit encryption with a PEM bundle or certificate provider, at-rest encryption, and IMDSv2.`);
             }
         }),
     };

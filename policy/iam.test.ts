@@ -62,3 +62,31 @@ describe("iam-no-full-access-managed-policies", () => {
         expect((await check(ROLE_TYPE, role)).map((v) => v.message)).toEqual([expect.stringContaining("AdministratorAccess"), expect.stringContaining("AmazonMSKFullAccess")]);
     });
 });
+
+describe("iam-no-wildcard-resource-for-scopable-actions", () => {
+    const check = of("iam-no-wildcard-resource-for-scopable-actions");
+
+    test("actions on named ARNs pass, and so do actions AWS only authorizes on *", async () => {
+        const policy = doc([
+            { Effect: "Allow", Action: ["s3:ListBucketMultipartUploads"], Resource: ["arn:aws:s3:::lake-bucket"] },
+            { Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: ["*"] },
+            { Effect: "Deny", Action: "s3:*", Resource: "*" },
+        ]);
+        expect(await check(ROLE_POLICY_TYPE, { role: "r", policy })).toEqual([]);
+    });
+
+    test("a scopable action on * is a mandatory violation naming the action", async () => {
+        const policy = doc([{ Sid: "Multipart", Effect: "Allow", Action: ["s3:ListBucketMultipartUploads", "ecr:GetAuthorizationToken"], Resource: "*" }]);
+        expect(await check(ROLE_POLICY_TYPE, { role: "r", policy })).toEqual([
+            expect.objectContaining({ enforcementLevel: "mandatory", message: expect.stringContaining("grants s3:ListBucketMultipartUploads on every resource") }),
+        ]);
+        expect(await check(IAM_POLICY_TYPE, { policy: doc([{ Effect: "Allow", NotAction: "iam:*", Resource: "*" }]) })).toEqual([expect.objectContaining({ message: expect.stringContaining("NotAction") })]);
+    });
+
+    test("the list of unscopable actions can be extended in config, and unknown documents are not reported", async () => {
+        const policy = doc([{ Effect: "Allow", Action: ["cloudwatch:PutMetricData"], Resource: "*" }]);
+        const found = await violations(pack, ROLE_POLICY_TYPE, { role: "r", policy }, { config: { "iam-no-wildcard-resource-for-scopable-actions": { unscopableActions: ["cloudwatch:PutMetricData"] } } });
+        expect(found.filter((v) => v.policy === "iam-no-wildcard-resource-for-scopable-actions")).toEqual([]);
+        expect(await check(IAM_POLICY_TYPE, { policy: UNKNOWN_STRING })).toEqual([]);
+    });
+});

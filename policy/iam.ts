@@ -55,6 +55,15 @@ export function wildcardProblems(document: unknown): string[] {
     return problems;
 }
 
+/** The identity policy documents of a resource: a policy's one document, or each of a role's inline policies. */
+function identityDocuments(props: Record<string, any>, type: string, name: string): { label: string; document: unknown }[] {
+    return type === ROLE_TYPE
+        ? asList(props.inlinePolicies)
+              .filter((p): p is Record<string, any> => p !== UNKNOWN && p !== null && typeof p === "object")
+              .map((p) => ({ label: `role "${name}" inline policy ${JSON.stringify(p.name ?? "")}`, document: p.policy }))
+        : [{ label: `${type.split(":").pop()} "${name}"`, document: props.policy }];
+}
+
 /** Whether a managed policy ARN grants full access: an AWS `*FullAccess` policy, or AdministratorAccess (`*` on `*`). */
 export function isFullAccessArn(arn: unknown): arn is string {
     if (typeof arn !== "string") {
@@ -71,12 +80,7 @@ export function iamNoWildcardAdmin(): ResourceValidationPolicy {
         description: "IAM identity policies never allow \"*\" actions (or NotAction) on \"*\" resources (or NotResource); grant the actions the role needs on the resources it uses.",
         enforcementLevel: "mandatory",
         validateResource: validateTypes([IAM_POLICY_TYPE, ROLE_POLICY_TYPE, USER_POLICY_TYPE, GROUP_POLICY_TYPE, ROLE_TYPE], (props, ctx, report) => {
-            const documents: { label: string; document: unknown }[] =
-                ctx.type === ROLE_TYPE
-                    ? asList(props.inlinePolicies)
-                          .filter((p): p is Record<string, any> => p !== UNKNOWN && p !== null && typeof p === "object")
-                          .map((p) => ({ label: `role "${ctx.name}" inline policy ${JSON.stringify(p.name ?? "")}`, document: p.policy }))
-                    : [{ label: `${ctx.type.split(":").pop()} "${ctx.name}"`, document: props.policy }];
+            const documents = identityDocuments(props, ctx.type, ctx.name);
             for (const { label, document } of documents) {
                 const problems = wildcardProblems(document);
                 if (problems.length > 0) {
@@ -97,6 +101,70 @@ export function iamNoFullAccessPolicies(): ResourceValidationPolicy {
             const arns = ctx.type === ROLE_TYPE ? asList(props.managedPolicyArns) : ATTACHMENT_TYPES.includes(ctx.type) ? [props.policyArn] : asList(props.policyArns);
             for (const arn of arns.filter(isFullAccessArn)) {
                 report(`"${ctx.name}" attaches the managed policy ${arn}, which grants full access; attach a policy that lists only the actions and resources needed.`);
+            }
+        }),
+    };
+}
+
+/**
+ * Actions AWS authorizes only on `*` (no resource-level permissions), which a policy may grant on `*`. Anything else
+ * names its resources. Extend with the policy's `unscopableActions` config when a new one is needed.
+ */
+export const UNSCOPABLE_ACTIONS = [
+    "ecr:GetAuthorizationToken",
+    "sts:GetCallerIdentity",
+    "ec2:DescribeInstances",
+    "ec2:DescribeTags",
+    "logs:DescribeLogGroups",
+    "ssm:DescribeInstanceInformation",
+    "kms:ListAliases",
+    "kms:ListKeys",
+];
+
+/** The actions of Allow statements on `*` (or NotResource) that could have named their resources. */
+export function scopableWildcardActions(document: unknown, unscopable: readonly string[]): string[] {
+    const parsed = parseJsonDocument(document);
+    if (parsed === UNKNOWN || parsed === undefined || !parsed.ok) {
+        return [];
+    }
+    const allowed = new Set(unscopable);
+    const found: string[] = [];
+    for (const s of asList(parsed.value?.Statement)) {
+        if (s === UNKNOWN || s === null || typeof s !== "object") {
+            continue;
+        }
+        const st = s as Record<string, any>;
+        if (st.Effect !== "Allow" || [st.Action, st.NotAction, st.Resource, st.NotResource].includes(UNKNOWN)) {
+            continue;
+        }
+        const everyResource = st.NotResource !== undefined || asList(st.Resource).some((r) => r === "*");
+        if (!everyResource) {
+            continue;
+        }
+        if (st.NotAction !== undefined) {
+            found.push("NotAction");
+            continue;
+        }
+        found.push(...asList(st.Action).filter((a): a is string => typeof a === "string" && !allowed.has(a)));
+    }
+    return found;
+}
+
+/** Identity policies never grant an action on `*` when the action can name its resources. */
+export function iamNoWildcardResourceForScopableActions(): ResourceValidationPolicy {
+    return {
+        name: "iam-no-wildcard-resource-for-scopable-actions",
+        description: "IAM identity policies grant actions on \"*\" only when AWS offers no resource-level permissions for them (e.g. ecr:GetAuthorizationToken); every other action names its ARNs.",
+        enforcementLevel: "mandatory",
+        configSchema: { properties: { unscopableActions: { type: "array", items: { type: "string" }, default: UNSCOPABLE_ACTIONS } } },
+        validateResource: validateTypes([IAM_POLICY_TYPE, ROLE_POLICY_TYPE, USER_POLICY_TYPE, GROUP_POLICY_TYPE, ROLE_TYPE], (props, ctx, report) => {
+            const { unscopableActions } = ctx.getConfig<{ unscopableActions: string[] }>();
+            const documents = identityDocuments(props, ctx.type, ctx.name);
+            for (const { label, document } of documents) {
+                const actions = scopableWildcardActions(document, unscopableActions);
+                if (actions.length > 0) {
+                    report(`IAM ${label} grants ${[...new Set(actions)].join(", ")} on every resource ("*"); name the ARNs these actions need (only actions without resource-level permissions may use "*").`);
+                }
             }
         }),
     };

@@ -43,6 +43,9 @@ export function requestedInstanceTypes(type: string, props: Record<string, any>)
         case "aws:msk/cluster:Cluster":
             found.push({ where: "brokerNodeGroupInfo.instanceType", instanceType: props.brokerNodeGroupInfo?.instanceType });
             break;
+        case "aws:eks/nodeGroup:NodeGroup":
+            asList(props.instanceTypes).forEach((t, i) => found.push({ where: `instanceTypes[${i}]`, instanceType: t }));
+            break;
         case "aws:autoscaling/group:Group":
             asList(props.mixedInstancesPolicy?.launchTemplate?.overrides).forEach((o: any, i) =>
                 found.push({ where: `mixedInstancesPolicy.launchTemplate.overrides[${i}].instanceType`, instanceType: o?.instanceType }),
@@ -56,7 +59,7 @@ export function requestedInstanceTypes(type: string, props: Record<string, any>)
 export function instanceTypesAllowed(): ResourceValidationPolicy {
     return {
         name: INSTANCE_TYPES_POLICY,
-        description: "EC2, EMR and MSK instance types are within the stack's allow-list (policy/policy-config.<stack>.json).",
+        description: "EC2, EMR, EKS node group and MSK instance types are within the stack's allow-list (policy/policy-config.<stack>.json).",
         enforcementLevel: "advisory",
         configSchema: {
             properties: {
@@ -68,7 +71,7 @@ export function instanceTypesAllowed(): ResourceValidationPolicy {
             },
         },
         validateResource: validateTypes(
-            ["aws:ec2/instance:Instance", "aws:ec2/launchTemplate:LaunchTemplate", "aws:emr/instanceGroup:InstanceGroup", "aws:emr/instanceFleet:InstanceFleet", "aws:emr/cluster:Cluster", "aws:msk/cluster:Cluster", "aws:autoscaling/group:Group"],
+            ["aws:ec2/instance:Instance", "aws:ec2/launchTemplate:LaunchTemplate", "aws:emr/instanceGroup:InstanceGroup", "aws:emr/instanceFleet:InstanceFleet", "aws:emr/cluster:Cluster", "aws:msk/cluster:Cluster", "aws:autoscaling/group:Group", "aws:eks/nodeGroup:NodeGroup"],
             (props, ctx, report) => {
                 const allowed = ctx.getConfig<InstanceTypesConfig>().allowedInstanceTypes ?? DEFAULT_ALLOWED_INSTANCE_TYPES;
                 for (const { where, instanceType } of requestedInstanceTypes(ctx.type, props)) {

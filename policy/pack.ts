@@ -1,11 +1,14 @@
 import { Policies } from "@pulumi/policy";
-import { noPublicIngress, requireImdsV2 } from "./ec2";
-import { emrLogsAndSecurityConfiguration } from "./emr";
-import { iamNoFullAccessPolicies, iamNoWildcardAdmin } from "./iam";
+import { imdsHopLimit, noPublicIngress, noWorldEgressAllProtocols, requireImdsV2 } from "./ec2";
+import { eksAccessEntries, eksControlPlaneLogs, eksNodeGroupHardened, eksPrivateEndpoint, eksSecretsEncrypted, irsaTrustScoped } from "./eks";
+import { emrEncryptionAndImdsV2, emrLogsAndSecurityConfiguration } from "./emr";
+import { iamNoFullAccessPolicies, iamNoWildcardAdmin, iamNoWildcardResourceForScopableActions } from "./iam";
 import { instanceTypesAllowed } from "./instanceTypes";
+import { kubernetesNamespacesRestricted, kubernetesPodsRestricted, kubernetesServicesInternal } from "./kubernetes";
 import { mskEncryptedAndAuthenticated } from "./msk";
-import { s3BucketsSecured } from "./s3";
+import { s3AccessLogging, s3BucketsSecured } from "./s3";
 import { requiredTags } from "./tags";
+import { vpcFlowLogsEnabled } from "./vpc";
 
 // The pack's contents, apart from index.ts (which starts the analyzer server when loaded), so tests can run the
 // very same policies as plain functions.
@@ -16,11 +19,26 @@ export const PACK_NAME = "spark-streaming";
 export function packPolicies(): Policies {
     return [
         s3BucketsSecured(),
+        s3AccessLogging(),
         noPublicIngress(),
+        noWorldEgressAllProtocols(),
         requireImdsV2(),
+        imdsHopLimit(),
+        vpcFlowLogsEnabled(),
         mskEncryptedAndAuthenticated(),
         emrLogsAndSecurityConfiguration(),
+        emrEncryptionAndImdsV2(),
+        eksPrivateEndpoint(),
+        eksSecretsEncrypted(),
+        eksControlPlaneLogs(),
+        eksAccessEntries(),
+        eksNodeGroupHardened(),
+        irsaTrustScoped(),
+        kubernetesPodsRestricted(),
+        kubernetesNamespacesRestricted(),
+        kubernetesServicesInternal(),
         iamNoWildcardAdmin(),
+        iamNoWildcardResourceForScopableActions(),
         iamNoFullAccessPolicies(),
         requiredTags(),
         instanceTypesAllowed(),

@@ -41,7 +41,7 @@ describe("s3-bucket-secured", () => {
     });
 
     test("a bucket without a public access block is reported against the bucket", async () => {
-        const found = await stackViolations(pack, lake({ pab: null }));
+        const found = (await stackViolations(pack, lake({ pab: null }))).filter((v) => v.policy === "s3-bucket-secured");
         expect(found).toEqual([expect.objectContaining({ policy: "s3-bucket-secured", enforcementLevel: "mandatory", urn: bucketUrn, message: expect.stringContaining("has no public access block") })]);
     });
 
@@ -84,5 +84,30 @@ describe("s3-bucket-secured", () => {
     test("a sibling whose target bucket is unknown and has no recorded dependency is not held against any bucket", async () => {
         const [bucket, pab, sse, policy] = lake();
         expect(await s3Messages([bucket, { ...pab, props: { ...pab.props, bucket: UNKNOWN_STRING } }, sse, policy])).toEqual([]);
+    });
+});
+
+describe("s3-access-logging", () => {
+    const LOGGING = "aws:s3/bucketLogging:BucketLogging";
+    const logBucket: StackResourceSpec = { type: BUCKET, name: "logs", props: { bucket: "logs-bucket" } };
+    const logging = (bucket: string, target: string): StackResourceSpec => ({ type: LOGGING, name: `${bucket}-logging`, props: { bucket, targetBucket: target, targetPrefix: `s3/${bucket}/` } });
+    const messages = async (resources: StackResourceSpec[]) => (await stackViolations(pack, resources)).filter((v) => v.policy === "s3-access-logging");
+
+    test("a data bucket logging to a separate log bucket passes, and the log bucket needs no logging of its own", async () => {
+        expect(await messages([...lake(), logBucket, logging("lake-bucket", "logs-bucket")])).toEqual([]);
+    });
+
+    test("a bucket without access logging is a mandatory violation against it", async () => {
+        expect(await messages(lake())).toEqual([
+            expect.objectContaining({ enforcementLevel: "mandatory", urn: bucketUrn, message: expect.stringContaining("has no S3 server access logging") }),
+        ]);
+    });
+
+    test("a bucket that logs to itself is reported", async () => {
+        expect(await messages([...lake(), logging("lake-bucket", "lake-bucket")])).toEqual([expect.objectContaining({ message: expect.stringContaining("delivers its access logs to itself") })]);
+    });
+
+    test("a logging configuration pointing at a bucket still to be created (unknown) is not reported", async () => {
+        expect(await messages([...lake(), { type: LOGGING, name: "l", props: { bucket: UNKNOWN_STRING, targetBucket: UNKNOWN_STRING } }])).toEqual([]);
     });
 });

@@ -1,5 +1,6 @@
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { asList, describe, parseJsonDocument, plain, UNKNOWN } from "./support";
+import { refersTo } from "./vpc";
 
 // aws v7 splits a bucket's settings into sibling resources, which a per-resource policy cannot see together, so
 // this is a stack policy: it pairs each bucket with its public access block, encryption configuration and
@@ -160,5 +161,43 @@ export function s3BucketsSecured(): StackValidationPolicy {
         description: "S3 buckets block all public access, encrypt objects by default, and deny requests that do not use TLS.",
         enforcementLevel: "mandatory",
         validateStack: (args, reportViolation) => checkBuckets(args.resources, reportViolation),
+    };
+}
+
+export const BUCKET_LOGGING_TYPES = ["aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2"];
+
+/**
+ * Every bucket is audited by S3 server access logging into another bucket, except the buckets that receive access
+ * logs (a log bucket that logs to itself grows without end, and logging it elsewhere only moves the problem).
+ */
+export function checkAccessLogging(resources: PolicyResource[], report: (message: string, urn?: string) => void): void {
+    const nodes: Node[] = resources.map((resource) => ({ resource, props: plain(resource.props) }));
+    const buckets = nodes.filter((n) => BUCKET_TYPES.includes(n.resource.type));
+    const loggings = nodes.filter((n) => BUCKET_LOGGING_TYPES.includes(n.resource.type));
+    const points = (n: Node, prop: string, b: Node) => refersTo(n, prop, b);
+    for (const bucket of buckets) {
+        const label = describe(bucket.resource.type, bucket.resource.name);
+        const own = loggings.map((l) => ({ l, rel: points(l, "bucket", bucket) }));
+        const asTarget = loggings.map((l) => ({ l, rel: points(l, "targetBucket", bucket) }));
+        for (const { l } of own.filter((o) => o.rel === "same")) {
+            if (points(l, "targetBucket", bucket) === "same") {
+                report(`${label} delivers its access logs to itself (${describe(l.resource.type, l.resource.name)}); send them to a separate, locked-down log bucket.`, bucket.resource.urn);
+            }
+        }
+        const isLogTarget = asTarget.some((t) => t.rel === "same");
+        const logged = own.some((o) => o.rel === "same");
+        const unknown = own.some((o) => o.rel === "unknown") || asTarget.some((t) => t.rel === "unknown");
+        if (!logged && !isLogTarget && !unknown) {
+            report(`${label} has no S3 server access logging; add an aws.s3.BucketLogging that delivers its access logs to a separate log bucket (components/accessLogBucket.ts).`, bucket.resource.urn);
+        }
+    }
+}
+
+export function s3AccessLogging(): StackValidationPolicy {
+    return {
+        name: "s3-access-logging",
+        description: "Every S3 bucket logs its requests (server access logging) to a separate log bucket; log buckets never log to themselves.",
+        enforcementLevel: "mandatory",
+        validateStack: (args, reportViolation) => checkAccessLogging(args.resources, reportViolation),
     };
 }

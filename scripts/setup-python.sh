@@ -32,6 +32,8 @@ fi
 spark_jars="$("$venv/bin/python" -c 'import os, pyspark; print(os.path.join(os.path.dirname(pyspark.__file__), "jars"))')"
 bash "$REPO_ROOT/scripts/fetch-jars.sh" "$CACHE_DIR/jars" "$spark_jars" >&2
 bash "$REPO_ROOT/scripts/fetch-kafka.sh" >&2
+# The jars the EMR engine ships with the job (the program under test checks them against the lock).
+bash "$REPO_ROOT/scripts/fetch-emr-jars.sh" >&2
 
 export STREAMING_JARS_DIR="$CACHE_DIR/jars"
 export PYARROW_IGNORE_TIMEZONE=1

@@ -1,3 +1,7 @@
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { parse as parseYaml } from "yaml";
 import { parsePlatformConfig, PlatformConfig, RawConfig } from "../components/config";
 import { stackConfig } from "./support/mocks";
 
@@ -14,12 +18,28 @@ describe("config defaults", () => {
         expect(c.consumer).toMatchObject({ name: "events-consumer", topic: "events", startingOffsets: "earliest", stopGracePeriodSeconds: 120 });
         expect(c.emr.terminationProtection).toBe(true);
         expect(c.emr.releaseLabel).toMatch(/^emr-7\./);
+        expect(c.network.flowLogRetentionDays).toBe(90);
+        expect(c.dataLake.accessLogExpirationDays).toBe(365);
+        expect(c.security).toEqual({ certificateValidityDays: 365, certificateRotation: 0, sparkSecretRotation: 0 });
     });
 
     test("a disposable data lake is unprotected and its EMR cluster terminable by default", () => {
         const c = parse({ dataLake: { forceDestroy: true } });
         expect(c.dataLake.protect).toBe(false);
         expect(c.emr.terminationProtection).toBe(false);
+    });
+
+    test("engine local defaults to three container brokers (replication 3, min ISR 2, plaintext) and the whole local platform", () => {
+        const c = parse({ engine: "local" });
+        expect(c.kafka).toMatchObject({ mode: "container", brokerCount: 3, defaultReplicationFactor: 3, minInsyncReplicas: 2, auth: "none" });
+        expect(c.local).toMatchObject({
+            bindAddress: "127.0.0.1",
+            ports: { kafka: 19092, sparkMasterUi: 8080, sparkWorkerUi: 8081, consumerUi: 4040, historyUi: 18080, objectStore: 8333, objectStoreConsole: 23646 },
+            spark: { workers: 3 },
+            objectStore: { mode: "container", bucket: "spark-streaming-test", accessKeyId: "spark-streaming", secretKey: undefined },
+            producer: { enabled: true, eventsPerSecond: 5, malformedPercent: 5 },
+        });
+        expect(parse({ engine: "local", kafka: { brokerCount: 1 } }).kafka).toMatchObject({ defaultReplicationFactor: 1, minInsyncReplicas: 1 });
     });
 
     test("broker count defaults to one per private subnet of an existing VPC", () => {
@@ -33,7 +53,11 @@ describe("config defaults", () => {
 
 describe("config validation names the key, the value and what is allowed", () => {
     const cases: Array<[string, RawConfig, RegExp]> = [
-        ["unknown engine", { engine: "lambda" }, /engine must be one of emr, ec2; got "lambda"/],
+        ["unknown engine", { engine: "lambda" }, /engine must be one of [a-z0-9, ]*kubernetes[a-z0-9, ]*; got "lambda"/],
+        ["flow-log retention CloudWatch does not offer", { network: { flowLogRetentionDays: 45 } }, /network\.flowLogRetentionDays must be one of CloudWatch Logs' retention periods.*got 45/],
+        ["too short a certificate validity", { security: { certificateValidityDays: 7 } }, /security\.certificateValidityDays .*got 7/],
+        ["a negative rotation counter", { security: { certificateRotation: -1 } }, /security\.certificateRotation .*got -1/],
+        ["unknown security key", { security: { rotateNow: true } }, /security: unknown key\(s\) "rotateNow"/],
         ["unknown key (a typo)", { network: { azCont: 3 } }, /network: unknown key\(s\) "azCont"/],
         ["bad VPC CIDR", { network: { cidr: "10.0.0.0/33" } }, /network\.cidr must be an IPv4 CIDR.*got "10\.0\.0\.0\/33"/],
         ["too few AZs", { network: { azCount: 1 } }, /network\.azCount .*got 1/],
@@ -64,6 +88,21 @@ describe("config validation names the key, the value and what is allowed", () =>
         ["spot bid that is not a price", { emr: { taskBidPrice: "cheap" } }, /emr\.taskBidPrice must be a price in USD per hour.*got "cheap"/],
         ["step concurrency 1", { emr: { stepConcurrency: 1 } }, /emr\.stepConcurrency .*got 1/],
         ["managed scaling inverted", { emr: { minCapacity: 5, maxCapacity: 2 } }, /emr\.minCapacity must not exceed emr\.maxCapacity \(2\); got 5/],
+        ["MSK on engine local", { engine: "local", kafka: { mode: "msk-serverless" } }, /kafka\.mode cannot be msk-serverless with engine local: MSK lives in an AWS account, and the local engine runs without one/],
+        ["container brokers on AWS", { engine: "ec2", kafka: { mode: "container" } }, /kafka\.mode container runs the brokers on the local Docker engine and is only for engine local/],
+        ["two container brokers", { engine: "local", kafka: { brokerCount: 2 } }, /kafka\.brokerCount must be 1 or 3 with kafka\.mode container.*got 2/],
+        ["IAM auth on engine local", { engine: "local", kafka: { mode: "external", bootstrapServers: "k:9092", auth: "iam" } }, /kafka\.auth must be none with engine local/],
+        ["replication above the container brokers", { engine: "local", kafka: { brokerCount: 1, defaultReplicationFactor: 3, minInsyncReplicas: 1 } }, /kafka\.defaultReplicationFactor must not exceed the 1 container brokers; got 3/],
+        ["existing store without its endpoint", { engine: "local", local: { objectStore: { mode: "external" } } }, /local\.objectStore\.endpoint is required when local\.objectStore\.mode is external/],
+        ["existing store without its secret", { engine: "local", local: { objectStore: { mode: "external", endpoint: "http://s3.internal:9000" } } }, /objectStoreSecretKey is required when local\.objectStore\.mode is external/],
+        ["endpoint for the container store", { engine: "local", local: { objectStore: { endpoint: "http://x:9000" } } }, /local\.objectStore\.endpoint is only for local\.objectStore\.mode external/],
+        ["store endpoint with a path", { engine: "local", local: { objectStore: { mode: "external", endpoint: "http://x:9000/bucket" } } }, /local\.objectStore\.endpoint must be http\(s\):\/\/host\[:port\] with no path/],
+        ["bad bind address", { engine: "local", local: { bindAddress: "localhost" } }, /local\.bindAddress must be an IPv4 address.*got "localhost"/],
+        ["clashing host ports", { engine: "local", local: { ports: { consumerUi: 8082 } } }, /local\.ports\.consumerUi uses host port 8082, which local\.ports\.sparkWorkerUi \(\+1\) already takes/],
+        ["broker ports into the master UI", { engine: "local", local: { ports: { kafka: 8079 } } }, /local\.ports\.sparkMasterUi uses host port 8080, which local\.ports\.kafka \(\+1\) already takes/],
+        ["bad JVM memory", { engine: "local", local: { spark: { workerMemory: "lots" } } }, /local\.spark\.workerMemory must be a JVM memory size.*got "lots"/],
+        ["malformed share above 100", { engine: "local", local: { producer: { malformedPercent: 150 } } }, /local\.producer\.malformedPercent .*got 150/],
+        ["unknown local key", { engine: "local", local: { worker: 2 } }, /local: unknown key\(s\) "worker"; allowed: bindAddress, ports/],
         ["Graviton host for the amd64 image", { ec2: { workerInstanceType: "m7g.large" } }, /ec2\.workerInstanceType must be an x86_64 type.*got "m7g\.large"/],
         ["workers out of order", { ec2: { workerMin: 3, workerDesired: 2, workerMax: 4 } }, /ec2\.workerDesired must satisfy workerMin <= workerDesired <= workerMax; got 3 <= 2 <= 4/],
     ];
@@ -79,7 +118,7 @@ describe("config validation names the key, the value and what is allowed", () =>
 });
 
 describe("shipped stack files", () => {
-    test.each(["dev", "prod"])("%s parses", (stack) => {
+    test.each(["dev", "prod", "local"])("%s parses", (stack) => {
         const cfg = stackConfig(stack);
         const raw: Record<string, unknown> = {};
         for (const [k, v] of Object.entries(cfg)) {
@@ -99,5 +138,26 @@ describe("shipped stack files", () => {
         expect(prod["spark-streaming:engine"]).toBe("emr");
         expect(JSON.parse(prod["spark-streaming:dataLake"]).forceDestroy).toBe(false);
         expect(JSON.parse(prod["spark-streaming:network"])).toMatchObject({ azCount: 3, natGateways: "perAz" });
+    });
+
+    test("local runs engine local with container brokers, no AWS region, and is disposable", () => {
+        const local = stackConfig("local");
+        expect(local["spark-streaming:engine"]).toBe("local");
+        expect(local["aws:region"]).toBeUndefined();
+        expect(JSON.parse(local["spark-streaming:kafka"])).toMatchObject({ mode: "container", brokerCount: 3 });
+        expect(JSON.parse(local["spark-streaming:dataLake"]).forceDestroy).toBe(true);
+    });
+
+    test("Pulumi.local.yaml's encryption salt opens with the empty passphrase, as Pulumi's passphrase provider checks it", () => {
+        // pkg/secrets/passphrase/manager.go: "v1:<salt>:<EncryptValue('pulumi')>", key = PBKDF2-SHA256(passphrase,
+        // salt, 1,000,000, 32); sdk/go/common/resource/config/crypt.go: "v1:<nonce>:<AES-256-GCM ciphertext+tag>".
+        const file = parseYaml(fs.readFileSync(path.join(__dirname, "..", "Pulumi.local.yaml"), "utf8"));
+        const [version, salt, v1, nonce, sealed] = String(file.encryptionsalt).split(":");
+        expect([version, v1]).toEqual(["v1", "v1"]);
+        const key = crypto.pbkdf2Sync(Buffer.from(""), Buffer.from(salt, "base64"), 1_000_000, 32, "sha256");
+        const body = Buffer.from(sealed, "base64");
+        const decipher = crypto.createDecipheriv("aes-256-gcm", key, Buffer.from(nonce, "base64"));
+        decipher.setAuthTag(body.subarray(body.length - 16));
+        expect(Buffer.concat([decipher.update(body.subarray(0, body.length - 16)), decipher.final()]).toString()).toBe("pulumi");
     });
 });

@@ -10,8 +10,15 @@ const protectedConfig = dataLakeConfig({ noncurrentVersionExpirationDays: 90, da
 /** Like dev: disposable, dead letters expire. */
 const disposableConfig = dataLakeConfig({ forceDestroy: true, deadLetterExpirationDays: 30, logExpirationDays: 14 });
 
+/** The data lake's own children (the access-log bucket is a component of its own, tested below). */
 function childrenOf(name: string): Registered[] {
-    return registered.filter((r) => r.name.startsWith(`${name}-`) && r.custom);
+    return registered.filter((r) => r.name.startsWith(`${name}-`) && !r.name.startsWith(`${name}-access-logs-`) && r.custom);
+}
+
+function accessLogChild(name: string, type: string): Registered {
+    const found = registered.filter((r) => r.name.startsWith(`${name}-access-logs-`) && r.type === type);
+    expect(found).toHaveLength(1);
+    return found[0];
 }
 
 function child(name: string, type: string): Registered {
@@ -154,7 +161,7 @@ describe("destroy behaviour", () => {
 
     test("protected: the bucket's settings are retained with it", () => {
         const settings = childrenOf("prot").filter((r) => !["aws:s3/bucket:Bucket", "aws:kms/key:Key"].includes(r.type));
-        expect(settings).toHaveLength(7);
+        expect(settings).toHaveLength(8);
         for (const r of settings) {
             expect({ name: r.name, retainOnDelete: r.retainOnDelete }).toEqual({ name: r.name, retainOnDelete: true });
         }
@@ -175,6 +182,70 @@ describe("destroy behaviour", () => {
     });
 });
 
+describe("access logging", () => {
+    const logBucketArn = "arn:aws:s3:::prot-access-logs-bucket-123456789012";
+
+    test("the data lake's S3 server access logs go to the separate log bucket, date-partitioned under one prefix", () => {
+        const logging = child("prot", "aws:s3/bucketLogging:BucketLogging").inputs;
+        expect(logging).toMatchObject({
+            bucket: "prot-bucket-123456789012",
+            targetBucket: "prot-access-logs-bucket-123456789012",
+            targetPrefix: "s3/prot-bucket-123456789012/",
+            targetObjectKeyFormat: { partitionedPrefix: { partitionDateSource: "EventTime" } },
+        });
+    });
+
+    test("the log bucket never logs to itself: the only logging configuration is the data lake's", () => {
+        const all = registered.filter((r) => r.type === "aws:s3/bucketLogging:BucketLogging");
+        expect(all.map((r) => r.inputs.bucket).sort()).toEqual(["disp-bucket-123456789012", "prot-bucket-123456789012"]);
+        for (const r of all) {
+            expect(r.inputs.targetBucket).not.toBe(r.inputs.bucket);
+        }
+    });
+
+    test("the log bucket blocks public access, enforces bucket-owner ownership and uses SSE-S3 (what log delivery needs)", () => {
+        expect(accessLogChild("prot", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs).toMatchObject({
+            blockPublicAcls: true,
+            blockPublicPolicy: true,
+            ignorePublicAcls: true,
+            restrictPublicBuckets: true,
+        });
+        expect(accessLogChild("prot", "aws:s3/bucketOwnershipControls:BucketOwnershipControls").inputs.rule).toEqual({ objectOwnership: "BucketOwnerEnforced" });
+        expect(accessLogChild("prot", "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs.rules).toEqual([
+            { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } },
+        ]);
+    });
+
+    test("the log bucket policy is TLS-only and allows nobody but S3's logging service, for the data lake of this account", () => {
+        const policy = JSON.parse(accessLogChild("prot", "aws:s3/bucketPolicy:BucketPolicy").inputs.policy);
+        const allows = policy.Statement.filter((s: any) => s.Effect === "Allow");
+        expect(allows).toEqual([
+            {
+                Sid: "S3ServerAccessLogDelivery",
+                Effect: "Allow",
+                Principal: { Service: "logging.s3.amazonaws.com" },
+                Action: "s3:PutObject",
+                Resource: `${logBucketArn}/*`,
+                Condition: { ArnLike: { "aws:SourceArn": ["arn:aws:s3:::prot-bucket-123456789012"] }, StringEquals: { "aws:SourceAccount": ACCOUNT_ID } },
+            },
+        ]);
+        const denies = policy.Statement.filter((s: any) => s.Effect === "Deny");
+        expect(denies.map((s: any) => s.Condition)).toEqual([{ Bool: { "aws:SecureTransport": "false" } }, { NumericLessThan: { "s3:TlsVersion": 1.2 } }]);
+    });
+
+    test("log objects expire after dataLake.accessLogExpirationDays", () => {
+        const rules = accessLogChild("prot", "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules;
+        expect(rules[0]).toMatchObject({ status: "Enabled", expiration: { days: 365 } });
+    });
+
+    test("the log bucket follows the data lake's destroy behaviour: protected and retained, or force-destroyed", () => {
+        const prot = accessLogChild("prot", "aws:s3/bucket:Bucket");
+        expect({ protect: prot.protect, retainOnDelete: prot.retainOnDelete, forceDestroy: prot.inputs.forceDestroy }).toEqual({ protect: true, retainOnDelete: true, forceDestroy: false });
+        const disp = accessLogChild("disp", "aws:s3/bucket:Bucket");
+        expect({ protect: disp.protect, retainOnDelete: disp.retainOnDelete, forceDestroy: disp.inputs.forceDestroy }).toEqual({ protect: false, retainOnDelete: false, forceDestroy: true });
+    });
+});
+
 describe("outputs", () => {
     test("expose the bucket, its ARN and the key", async () => {
         const lake = lakes.prot;
@@ -190,7 +261,7 @@ test("every child is parented to its component", () => {
     for (const name of ["prot", "disp"]) {
         const component = registered.find((r) => r.type === "spark-streaming:dataLake:DataLake" && r.name === name)!;
         const children = childrenOf(name);
-        expect(children).toHaveLength(9);
+        expect(children).toHaveLength(10);
         for (const c of children) {
             expect({ child: c.name, parent: c.parent }).toEqual({ child: c.name, parent: component.urn });
         }

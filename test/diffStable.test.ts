@@ -12,11 +12,11 @@ interface Snapshot {
     readonly options: Record<string, unknown>;
 }
 
-async function snapshot(stack: string): Promise<Map<string, Snapshot>> {
+async function snapshot(stack: string, engine: string): Promise<Map<string, Snapshot>> {
     let resources: ProgramResource[] = [];
     await jest.isolateModulesAsync(async () => {
         const { registerProgram } = await import("./support/policyRun");
-        resources = await registerProgram(stack);
+        resources = await registerProgram(stack, undefined, { "spark-streaming:engine": engine });
     });
     return new Map(
         await Promise.all(resources.map(async (r): Promise<[string, Snapshot]> => [
@@ -50,23 +50,36 @@ function shiftClock(offsetMs: number): void {
     });
 }
 
-describe.each(["dev", "prod"])("the %s program", (stack) => {
+// Each AWS stack with every AWS engine (generated certificates, secrets and the TLS bundle must not change either; the
+// kubernetes engine generates Spark's secret instead of TLS material, the API server's TLS is EKS's),
+// and the local stack (its generated object-store key must not either).
+describe.each([
+    ["dev", "ec2", "aws", /\$tls:index\/(privateKey|locallySignedCert):/, 2],
+    ["prod", "emr", "aws", /\$tls:index\/(privateKey|locallySignedCert):/, 2],
+    ["dev", "emr", "aws", /\$tls:index\/(privateKey|locallySignedCert):/, 2],
+    ["prod", "ec2", "aws", /\$tls:index\/(privateKey|locallySignedCert):/, 2],
+    ["dev", "kubernetes", "aws", /\$random:index\/randomPassword:/, 1],
+    ["prod", "kubernetes", "aws", /\$random:index\/randomPassword:/, 1],
+    ["local", "local", "docker", /\$random:index\/randomPassword:/, 1],
+])("the %s program with engine %s", (stack, engine, provider, generated, generatedCount) => {
     let first: Map<string, Snapshot>;
     let second: Map<string, Snapshot>;
 
     beforeAll(async () => {
-        first = await snapshot(stack);
+        first = await snapshot(stack, engine);
         shiftClock(400 * DAY_MS);
         try {
-            second = await snapshot(stack);
+            second = await snapshot(stack, engine);
         } finally {
             jest.useRealTimers();
         }
-    });
+        // Two whole-program runs; on a loaded 2-core machine that can take more than jest's default minute.
+    }, 240_000);
 
-    test("registers resources (the comparison is not between two empty runs)", () => {
+    test("registers resources (the comparison is not between two empty runs), generated keys and certificates included", () => {
         // A URN's type segment is the parent type chain joined by "$", ending with the resource's own type.
-        expect([...first.keys()].filter((urn) => /(::|\$)aws:/.test(urn)).length).toBeGreaterThan(0);
+        expect([...first.keys()].filter((urn) => new RegExp(`(::|\\$)${provider}:`).test(urn)).length).toBeGreaterThan(0);
+        expect([...first.keys()].filter((urn) => generated.test(urn)).length).toBeGreaterThanOrEqual(generatedCount);
     });
 
     test("registers the same resources, by URN, on a second run", () => {

@@ -3,8 +3,8 @@ import { Ec2Config } from "../components/config";
 import { checkWorkerBounds, Ec2Engine, Ec2EngineArgs, uiIngressCidrs } from "../components/ec2/engine";
 import { hostPolicyDocument, listablePrefixes } from "../components/ec2/policies";
 import { CONF_DIR } from "../components/ec2/userData";
-import { promiseOf, Registered, registered, settle, setupMocks } from "./support/mocks";
 import { expectEc2StopTimeouts } from "./support/stopTimeouts";
+import { promiseOf, Registered, registered, settle, setupMocks } from "./support/mocks";
 
 const IMAGE = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/spark-streaming-consumer@sha256:${"ab".repeat(32)}`;
 const NEW_IMAGE = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/spark-streaming-consumer@sha256:${"cd".repeat(32)}`;
@@ -42,6 +42,7 @@ function args(overrides: Partial<Ec2EngineArgs> = {}, image = IMAGE): Ec2EngineA
         kafkaTopicsJson: TOPICS_JSON,
         image: { imageUri: pulumi.output(image), repositoryArn: pulumi.output(REPO_ARN), repositoryUrl: pulumi.output(IMAGE.split("@")[0]) },
         region: "eu-west-1",
+        security: { certificateValidityDays: 365, certificateRotation: 0, sparkSecretRotation: 0 },
         ...overrides,
     };
 }
@@ -78,7 +79,7 @@ beforeAll(async () => {
 });
 
 function childrenOf(name: string): Registered[] {
-    return registered.filter((r) => r.name.startsWith(`${name}-`) && r.custom);
+    return registered.filter((r) => r.name.startsWith(`${name}-`) && r.custom && !r.type.startsWith("tls:"));
 }
 function inEngine(name: string, type: string, suffix?: string): Registered[] {
     return childrenOf(name).filter((r) => r.type === type && (suffix === undefined || r.name === `${name}-${suffix}`));
@@ -93,9 +94,9 @@ function oneIn(name: string, type: string, suffix: string): Registered {
 const decode = (b64: string) => Buffer.from(b64, "base64").toString("utf8");
 
 describe("master host", () => {
-    test("requires IMDSv2 with the hop limit containers need", () => {
+    test("requires IMDSv2 with hop limit 1 (containers use the host network, so a bridged one gets no credentials)", () => {
         const master = oneIn("dev", "aws:ec2/instance:Instance", "master");
-        expect(master.inputs.metadataOptions).toMatchObject({ httpTokens: "required", httpPutResponseHopLimit: 2, httpEndpoint: "enabled" });
+        expect(master.inputs.metadataOptions).toMatchObject({ httpTokens: "required", httpPutResponseHopLimit: 1, httpEndpoint: "enabled" });
     });
 
     test("has an encrypted gp3 root volume, no SSH key and no public address", () => {
@@ -122,7 +123,8 @@ describe("master host", () => {
     test("a new image changes the consumer's association but not the master's user data", () => {
         const devMaster = oneIn("dev", "aws:ec2/instance:Instance", "master");
         const newMaster = oneIn("newimage", "aws:ec2/instance:Instance", "master");
-        expect(newMaster.inputs.userData).toBe(devMaster.inputs.userData);
+        // Only the engine's own name (in its secrets' ARNs) differs between the two engines.
+        expect(newMaster.inputs.userData.replace(/newimage-/g, "dev-")).toBe(devMaster.inputs.userData);
         expect(devMaster.inputs.userData).not.toContain(IMAGE);
         const devAssoc = oneIn("dev", "aws:ssm/association:Association", "consumer");
         const newAssoc = oneIn("newimage", "aws:ssm/association:Association", "consumer");
@@ -190,7 +192,7 @@ describe("consumer deployment through SSM", () => {
 describe("worker group", () => {
     test("the launch template requires IMDSv2, encrypts the root volume, has no SSH key and resolves the current AMI", () => {
         const lt = oneIn("dev", "aws:ec2/launchTemplate:LaunchTemplate", "worker");
-        expect(lt.inputs.metadataOptions).toMatchObject({ httpTokens: "required", httpPutResponseHopLimit: 2 });
+        expect(lt.inputs.metadataOptions).toMatchObject({ httpTokens: "required", httpPutResponseHopLimit: 1 });
         expect(lt.inputs.blockDeviceMappings).toEqual([
             { deviceName: "/dev/xvda", ebs: { volumeType: "gp3", volumeSize: 60, encrypted: "true", deleteOnTermination: "true" } },
         ]);
@@ -269,15 +271,16 @@ describe("security groups", () => {
         expect(ingress("dev").filter((r) => r.inputs.cidrIpv4 !== undefined)).toEqual([]);
     });
 
-    test("allowed CIDRs reach exactly the UI ports", () => {
+    test("allowed CIDRs reach exactly the UIs' HTTPS ports", () => {
         const rules = ingress("open")
             .filter((r) => r.inputs.cidrIpv4 !== undefined)
             .map((r) => `${r.inputs.securityGroupId}:${r.inputs.fromPort}-${r.inputs.toPort}:${r.inputs.cidrIpv4}`);
+        // Only the HTTPS ports: the HTTP ports (8080, 4040, 18080, 8081) only redirect, and admit nobody.
         const expected = ["10.8.0.0/16", "192.168.10.0/24"].flatMap((c) => [
-            `open-master-id:8080-8080:${c}`,
-            `open-master-id:4040-4040:${c}`,
-            `open-master-id:18080-18080:${c}`,
-            `open-worker-id:8081-8081:${c}`,
+            `open-master-id:8480-8480:${c}`,
+            `open-master-id:4440-4440:${c}`,
+            `open-master-id:18480-18480:${c}`,
+            `open-worker-id:8481-8481:${c}`,
         ]);
         expect(rules.sort()).toEqual(expected.sort());
     });
@@ -290,6 +293,34 @@ describe("security groups", () => {
                 ["dev-worker-id", 9098, 9098],
             ].sort(),
         );
+    });
+
+    const egress = (name: string) => inEngine(name, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule");
+
+    test("egress is least: HTTPS anywhere, Kafka's client port to the brokers' group, Spark peers by group, nothing else", () => {
+        const rules = egress("dev").map((r) => [r.inputs.securityGroupId, r.inputs.ipProtocol, r.inputs.fromPort, r.inputs.toPort, r.inputs.cidrIpv4 ?? r.inputs.referencedSecurityGroupId]);
+        expect(rules.sort()).toEqual(
+            [
+                ["dev-master-id", "tcp", 443, 443, "0.0.0.0/0"],
+                ["dev-worker-id", "tcp", 443, 443, "0.0.0.0/0"],
+                ["dev-master-id", "tcp", 9098, 9098, "sg-kafka"],
+                ["dev-worker-id", "tcp", 9098, 9098, "sg-kafka"],
+                ["dev-master-id", "tcp", 0, 65535, "dev-worker-id"],
+                ["dev-worker-id", "tcp", 0, 65535, "dev-master-id"],
+                ["dev-worker-id", "tcp", 0, 65535, "dev-worker-id"],
+            ].sort(),
+        );
+    });
+
+    test("external Kafka (brokers anywhere) is reached on its client port only, never with every protocol", () => {
+        const kafka = egress("external").filter((r) => r.inputs.fromPort === 9092);
+        expect(kafka.map((r) => [r.inputs.ipProtocol, r.inputs.toPort, r.inputs.cidrIpv4])).toEqual([
+            ["tcp", 9092, "0.0.0.0/0"],
+            ["tcp", 9092, "0.0.0.0/0"],
+        ]);
+        for (const name of ["dev", "open", "external"]) {
+            expect(egress(name).filter((r) => r.inputs.ipProtocol === "-1")).toEqual([]);
+        }
     });
 
     test("external Kafka gets no broker rule and no Kafka policy", () => {
@@ -317,6 +348,17 @@ describe("instance roles", () => {
         expect(objectResources(policy("dev", "worker-access")).sort()).toEqual(
             [`arn:aws:s3:::${BUCKET}/checkpoints/events-consumer/*`, `arn:aws:s3:::${BUCKET}/data/events/*`, `arn:aws:s3:::${BUCKET}/dead-letter/events/*`].sort(),
         );
+    });
+
+    test("hosts read exactly the Spark secret and the UI certificate from Secrets Manager", () => {
+        for (const suffix of ["master-access", "worker-access"]) {
+            expect(policy("dev", suffix).Statement.find((s: any) => s.Sid === "ReadSparkSecrets")).toEqual({
+                Sid: "ReadSparkSecrets",
+                Effect: "Allow",
+                Action: ["secretsmanager:GetSecretValue"],
+                Resource: [`arn:aws:secretsmanager:eu-west-1:123456789012:secret:dev-spark-auth-AbCdEf`, `arn:aws:secretsmanager:eu-west-1:123456789012:secret:dev-ui-tls-AbCdEf`],
+            });
+        }
     });
 
     test("no statement grants a wildcard action, and only the ECR login has a wildcard resource", () => {
@@ -361,20 +403,71 @@ describe("instance roles", () => {
     });
 });
 
+describe("Spark's secret and the UI certificate", () => {
+    const isSecret = (v: unknown) => v !== null && typeof v === "object" && (v as any)["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270";
+
+    test("are stored in Secrets Manager, encrypted with the platform key, as Pulumi secrets", () => {
+        const secrets = inEngine("dev", "aws:secretsmanager/secret:Secret");
+        expect(secrets.map((s) => s.name).sort()).toEqual(["dev-spark-auth", "dev-ui-tls"]);
+        for (const s of secrets) {
+            expect(s.inputs.kmsKeyId).toBe(KEY_ARN);
+        }
+        const versions = inEngine("dev", "aws:secretsmanager/secretVersion:SecretVersion");
+        expect(versions).toHaveLength(2);
+        for (const v of versions) {
+            expect(isSecret(v.inputs.secretString)).toBe(true);
+        }
+        const auth = oneIn("dev", "aws:secretsmanager/secretVersion:SecretVersion", "spark-auth-value").inputs.secretString.value;
+        expect(auth).toMatch(/^[A-Za-z0-9]{64}$/);
+        const tls = oneIn("dev", "aws:secretsmanager/secretVersion:SecretVersion", "ui-tls-value").inputs.secretString.value;
+        expect(tls).toMatch(/^-----BEGIN RSA PRIVATE KEY-----\n[\s\S]*-----BEGIN CERTIFICATE-----[\s\S]*-----BEGIN CERTIFICATE-----[\s\S]*\n$/);
+    });
+
+    test("the generated Spark secret is 64 letters and digits, regenerated only by security.sparkSecretRotation", () => {
+        const password = oneIn("dev", "random:index/randomPassword:RandomPassword", "spark-secret");
+        expect(password.inputs).toMatchObject({ length: 64, special: false, keepers: { rotation: "0" } });
+    });
+
+    test("neither value appears in user data, the deploy command or any plain input", () => {
+        const auth: string = oneIn("dev", "aws:secretsmanager/secretVersion:SecretVersion", "spark-auth-value").inputs.secretString.value;
+        const plain = JSON.stringify(childrenOf("dev").map((r) => r.inputs), (_k, v) => (isSecret(v) ? "<secret>" : v));
+        expect(plain).not.toContain(auth);
+        expect(plain).not.toContain("MOCKPRIVATEKEY");
+        const userData: string = oneIn("dev", "aws:ec2/instance:Instance", "master").inputs.userData;
+        expect(userData).toContain("arn:aws:secretsmanager:eu-west-1:123456789012:secret:dev-spark-auth-AbCdEf");
+    });
+
+    test("the UI certificate names the master's DNS name, every host's private name, localhost and the master's address", () => {
+        const request = registered.find((r) => r.type === "tls:index/certRequest:CertRequest" && r.name === "dev-ui-tls-request")!;
+        expect(request.inputs.dnsNames).toEqual(["spark-master.spark.internal", "*.eu-west-1.compute.internal", "localhost"]);
+        expect(request.inputs.ipAddresses).toEqual(["10.0.1.10", "127.0.0.1"]);
+    });
+
+    test("workers and the deploy command carry the secrets' revision, so a rotation restarts every Spark process", () => {
+        const revision = oneIn("dev", "aws:ssm/association:Association", "consumer").inputs.parameters.securityRevision;
+        expect(revision).toMatch(/^[a-f0-9]{32}\.[a-f0-9]{32}$/);
+        expect(decode(oneIn("dev", "aws:ec2/launchTemplate:LaunchTemplate", "worker").inputs.userData)).toContain(`# Security revision ${revision} `);
+    });
+
+    test("the engine exports the UI certificate's CA", async () => {
+        expect(await promiseOf(engines.dev.uiCaCertificate)).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    });
+});
+
 describe("outputs", () => {
     test("without allowed CIDRs the UIs are named by the master's private DNS name", async () => {
         expect(await promiseOf(engines.dev.uiUrls)).toEqual({
-            sparkMaster: "http://spark-master.spark.internal:8080",
-            consumerApp: "http://spark-master.spark.internal:4040",
-            sparkHistory: "http://spark-master.spark.internal:18080",
+            sparkMaster: "https://spark-master.spark.internal:8480",
+            consumerApp: "https://spark-master.spark.internal:4440",
+            sparkHistory: "https://spark-master.spark.internal:18480",
         });
     });
 
     test("with allowed CIDRs the UIs are at the master's private address", async () => {
         expect(await promiseOf(engines.open.uiUrls)).toEqual({
-            sparkMaster: "http://10.0.1.10:8080",
-            consumerApp: "http://10.0.1.10:4040",
-            sparkHistory: "http://10.0.1.10:18080",
+            sparkMaster: "https://10.0.1.10:8480",
+            consumerApp: "https://10.0.1.10:4440",
+            sparkHistory: "https://10.0.1.10:18480",
         });
     });
 
@@ -382,7 +475,7 @@ describe("outputs", () => {
         const tunnels = await promiseOf(engines.dev.uiTunnels);
         expect(Object.keys(tunnels).sort()).toEqual(["consumerApp", "sparkHistory", "sparkMaster"]);
         expect(tunnels.sparkHistory).toBe(
-            `aws ssm start-session --region eu-west-1 --target dev-master-id --document-name AWS-StartPortForwardingSession --parameters '{"portNumber":["18080"],"localPortNumber":["18080"]}'`,
+            `aws ssm start-session --region eu-west-1 --target dev-master-id --document-name AWS-StartPortForwardingSession --parameters '{"portNumber":["18480"],"localPortNumber":["18480"]}'`,
         );
         expect(await promiseOf(engines.dev.masterInstanceId)).toBe("dev-master-id");
     });
@@ -407,8 +500,14 @@ describe("validation", () => {
     });
 
     test("host policies need folder prefixes without wildcards", () => {
-        const input = { bucketArn: "arn:aws:s3:::b", kmsKeyArn: KEY_ARN, repositoryArn: REPO_ARN };
+        const input = { bucketArn: "arn:aws:s3:::b", kmsKeyArn: KEY_ARN, repositoryArn: REPO_ARN, secretArns: ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:s-AbCdEf"] };
         expect(() => hostPolicyDocument({ ...input, prefixes: ["data/*"] })).toThrow(/ending in "\/" without wildcards/);
         expect(() => hostPolicyDocument({ ...input, prefixes: [] })).toThrow(/at least one bucket prefix/);
     });
+});
+
+test("a consumer.sparkConf that would switch off authentication or encryption is refused, naming the key", () => {
+    const consumer = { name: "c", topic: "events", triggerInterval: "30 seconds", maxOffsetsPerTrigger: 1, startingOffsets: "earliest" as const, stopGracePeriodSeconds: 120, sparkConf: { "spark.authenticate": "false", "spark.executor.memory": "2g" } };
+    expect(() => new Ec2Engine("insecure", args({ consumer }))).toThrow(/consumer\.sparkConf must not set spark\.authenticate:/);
+    expect(() => new Ec2Engine("insecure2", args({ consumer: { ...consumer, sparkConf: { "spark.network.crypto.enabled": "false" } } }))).toThrow(/spark\.network\.crypto\.enabled/);
 });

@@ -19,6 +19,7 @@ import {
     renderWorkerUserData,
     SYSTEMD_DIR,
 } from "../components/ec2/userData";
+import { RUN_DIR, sparkSecurityConf } from "../components/ec2/sparkSecurity";
 import { shellcheckBinary, shellcheckFile } from "./support/shellcheck";
 
 // The host scripts run for real here: shellcheck on every rendered script (as shipped, heredocs included), and
@@ -26,12 +27,26 @@ import { shellcheckBinary, shellcheckFile } from "./support/shellcheck";
 
 const IMAGE = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/spark-streaming-consumer@sha256:${"ab".repeat(32)}`;
 const NEW_IMAGE = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/spark-streaming-consumer@sha256:${"cd".repeat(32)}`;
-const MASTER_OPTS = { region: "eu-west-1", masterDnsName: "spark-master.spark.internal", bucket: "lake-bucket", eventLogPrefix: "logs/spark-events/" };
-const WORKER_OPTS = { region: "eu-west-1", masterDnsName: "spark-master.spark.internal", imageUri: IMAGE };
+const SECURITY = {
+    authSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:spark-auth-AbCdEf",
+    tlsSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ui-tls-AbCdEf",
+};
+const REVISION = "0123abcd.4567ef89";
+const MASTER_OPTS = { region: "eu-west-1", masterDnsName: "spark-master.spark.internal", bucket: "lake-bucket", eventLogPrefix: "logs/spark-events/", security: SECURITY };
+const WORKER_OPTS = { region: "eu-west-1", masterDnsName: "spark-master.spark.internal", imageUri: IMAGE, security: SECURITY, securityRevision: REVISION };
+const SPARK_SECRET = "S3cretS3cretS3cretS3cretS3cretS3cretS3cretS3cretS3cretS3cret1234";
 
 let tmp: string;
+/** A real key and self-signed certificate, PEM, as the UI TLS secret holds them (key first, then the chain). */
+let tlsPem: string;
 beforeAll(() => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ec2-userdata-"));
+    const r = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path.join(tmp, "k.pem"), "-out", path.join(tmp, "c.pem"), "-subj", "/CN=localhost", "-days", "1"], { encoding: "utf8" });
+    if (r.status !== 0) {
+        throw new Error(`openssl could not make a test certificate: ${r.stderr}`);
+    }
+    tlsPem = fs.readFileSync(path.join(tmp, "k.pem"), "utf8") + fs.readFileSync(path.join(tmp, "c.pem"), "utf8");
+    fs.writeFileSync(path.join(tmp, "tls.pem"), tlsPem);
 });
 afterAll(() => {
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -82,7 +97,7 @@ describe("shellcheck", () => {
     });
 
     test("the SSM deploy command passes shellcheck with its parameters filled in", () => {
-        const filled = fillDeployParameters(renderConsumerDeploy(), { imageUri: IMAGE, consumerEnv: "QT0xCg==", consumerArgs: "eAo=", stopTimeoutSeconds: "180" });
+        const filled = fillDeployParameters(renderConsumerDeploy(), { imageUri: IMAGE, consumerEnv: "QT0xCg==", consumerArgs: "eAo=", securityRevision: REVISION, stopTimeoutSeconds: "180" });
         expect(shellcheck("deploy.sh", filled)).toEqual({ status: 0, output: "" });
     });
 });
@@ -92,7 +107,7 @@ describe("master user data", () => {
     const files = heredocs(script);
 
     test("installs and enables Docker", () => {
-        expect(script).toMatch(/^dnf install -y docker$/m);
+        expect(script).toMatch(/^dnf install -y docker openssl$/m);
         expect(script).toMatch(/^systemctl enable --now docker.service$/m);
     });
 
@@ -151,6 +166,31 @@ describe("worker user data", () => {
     });
 });
 
+describe("IMDS hop limit 1 holds because no container is a network hop away", () => {
+    /** Every `docker run` command in a script, continuation lines joined. */
+    function dockerRuns(script: string): string[] {
+        const joined = script.replace(/\s*\\\n\s*/g, " ");
+        return joined.split("\n").filter((l) => /\bdocker run\b/.test(l) && !l.trimStart().startsWith("#"));
+    }
+
+    test.each([
+        ["master user data", () => renderMasterUserData(MASTER_OPTS)],
+        ["worker user data", () => renderWorkerUserData(WORKER_OPTS)],
+        ["deploy command", () => fillDeployParameters(renderConsumerDeploy(), { imageUri: IMAGE, consumerEnv: "QT0xCg==", consumerArgs: "eAo=", securityRevision: REVISION, stopTimeoutSeconds: "180" })],
+    ])("every docker run in the %s uses the host network", (_what, render) => {
+        const runs = dockerRuns(render());
+        for (const run of runs) {
+            expect(run).toMatch(/ --network host /);
+        }
+        expect(dockerRuns("docker run --rm image\nexec docker run --network host \\\n  x")).toEqual(["docker run --rm image", "exec docker run --network host x"]);
+    });
+
+    test("the user data scripts do start containers (the check above is not vacuous)", () => {
+        expect(dockerRuns(renderWorkerUserData(WORKER_OPTS)).length).toBe(1);
+        expect(dockerRuns(renderMasterUserData(MASTER_OPTS)).length).toBe(1);
+    });
+});
+
 describe("validation", () => {
     test("an image without a digest is refused", () => {
         expect(() => checkImagePinned("repo.example.com/consumer:1.0")).toThrow(/must be referenced by digest/);
@@ -185,6 +225,8 @@ describe("validation", () => {
 interface Sandbox {
     readonly dir: string;
     readonly conf: string;
+    /** Stands for the tmpfs under /run where the runner writes Spark's settings. */
+    readonly run: string;
     readonly log: string;
 }
 
@@ -192,8 +234,10 @@ function sandbox(name: string, stubs: Record<string, string>): Sandbox {
     const dir = fs.mkdtempSync(path.join(tmp, `${name}-`));
     const bin = path.join(dir, "bin");
     const conf = path.join(dir, "conf");
+    const run = path.join(dir, "run");
     fs.mkdirSync(bin);
     fs.mkdirSync(conf);
+    fs.mkdirSync(run);
     const log = path.join(dir, "calls.log");
     for (const [cmd, body] of Object.entries(stubs)) {
         fs.writeFileSync(
@@ -202,16 +246,16 @@ function sandbox(name: string, stubs: Record<string, string>): Sandbox {
             { mode: 0o755 },
         );
     }
-    return { dir, conf, log };
+    return { dir, conf, run, log };
 }
 
 function run(sb: Sandbox, script: string, args: string[] = []): { status: number | null; stderr: string; calls: string[][] } {
     const file = path.join(sb.dir, "script.sh");
-    fs.writeFileSync(file, script.split(CONF_DIR).join(sb.conf), { mode: 0o755 });
+    fs.writeFileSync(file, script.split(CONF_DIR).join(sb.conf).split(RUN_DIR).join(sb.run), { mode: 0o755 });
     fs.rmSync(sb.log, { force: true });
     const r = spawnSync("bash", [file, ...args], {
         encoding: "utf8",
-        env: { PATH: `${path.join(sb.dir, "bin")}:/usr/bin:/bin`, HOME: sb.dir },
+        env: { PATH: `${path.join(sb.dir, "bin")}:/usr/bin:/bin`, HOME: sb.dir, TLS_PEM: path.join(tmp, "tls.pem") },
     });
     const raw = fs.existsSync(sb.log) ? fs.readFileSync(sb.log, "utf8") : "";
     const calls = raw
@@ -224,7 +268,14 @@ function run(sb: Sandbox, script: string, args: string[] = []): { status: number
 describe("the runner (spark-role)", () => {
     const stubs = {
         curl: `for a in "$@"; do [ "$a" = PUT ] && { echo token-1; exit 0; }; done; echo 10.0.1.23`,
-        aws: `[ "$2" = get-login-password ] && echo ecr-password; [ "$2" = head-object ] && exit 254; exit 0`,
+        aws: `[ "$2" = get-login-password ] && echo ecr-password; [ "$2" = head-object ] && exit 254
+if [ "$2" = get-secret-value ]; then
+  case "$*" in
+    *spark-auth*) echo '${SPARK_SECRET}' ;;
+    *ui-tls*) cat "${"$"}TLS_PEM" ;;
+  esac
+fi
+exit 0`,
         // Like the real one, `docker login --password-stdin` reads the password from the pipe.
         docker: `[ "$1" = login ] && cat > /dev/null; exit 0`,
     };
@@ -235,7 +286,7 @@ describe("the runner (spark-role)", () => {
         fs.writeFileSync(path.join(sb.conf, "host.env"), "AWS_REGION=eu-west-1\n");
         fs.writeFileSync(path.join(sb.conf, "consumer.env"), "KAFKA_TOPICS=[]\n");
         fs.writeFileSync(path.join(sb.conf, "consumer.args"), renderArgsFile(["--topic", "events", "--trigger-interval", "30 seconds"]));
-        const r = run(sb, renderRunner({ region: "eu-west-1", eventLogBucket: "lake-bucket", eventLogPrefix: "logs/spark-events/" }), ["consumer"]);
+        const r = run(sb, renderRunner({ region: "eu-west-1", eventLogBucket: "lake-bucket", eventLogPrefix: "logs/spark-events/", security: SECURITY }), ["consumer"]);
         expect(r.stderr).toBe("");
         expect(r.status).toBe(0);
         expect(r.calls).toContainEqual(["aws", "ecr", "get-login-password", "--region", "eu-west-1"]);
@@ -243,8 +294,10 @@ describe("the runner (spark-role)", () => {
         // The event-log folder marker is created when missing.
         expect(r.calls).toContainEqual(["aws", "s3api", "put-object", "--region", "eu-west-1", "--bucket", "lake-bucket", "--key", "logs/spark-events/"]);
         const dockerRun = r.calls.find((c) => c[0] === "docker" && c[1] === "run");
+        const settings = `${sb.run}/consumer`;
         expect(dockerRun).toEqual([
             "docker", "run", "--rm", "--name", "spark-consumer", "--network", "host",
+            "--volume", `${settings}:${settings}:ro`, "--env", `SPARK_CONF_DIR=${settings}`,
             "--env-file", `${sb.conf}/host.env`, "--env-file", `${sb.conf}/consumer.env`,
             "--env", "SPARK_LOCAL_IP=10.0.1.23", "--env", "SPARK_MASTER_HOST=10.0.1.23",
             IMAGE, "consumer", "--topic", "events", "--trigger-interval", "30 seconds",
@@ -255,11 +308,51 @@ describe("the runner (spark-role)", () => {
         expect(curls[1]).toContain("X-aws-ec2-metadata-token: token-1");
     });
 
+    test("writes Spark's security settings from Secrets Manager to a private folder, and the secret into no command line", () => {
+        const sb = sandbox("runner-security", stubs);
+        fs.writeFileSync(path.join(sb.conf, "image"), `${IMAGE}\n`);
+        fs.writeFileSync(path.join(sb.conf, "host.env"), "");
+        const r = run(sb, renderRunner({ region: "eu-west-1", security: SECURITY }), ["worker"]);
+        expect(r.stderr).toBe("");
+        expect(r.status).toBe(0);
+        expect(r.calls).toContainEqual(["aws", "secretsmanager", "get-secret-value", "--region", "eu-west-1", "--secret-id", SECURITY.authSecretArn, "--query", "SecretString", "--output", "text"]);
+        const settings = path.join(sb.run, "worker");
+        const defaults = fs.readFileSync(path.join(settings, "spark-defaults.conf"), "utf8").split("\n");
+        for (const [k, v] of Object.entries(sparkSecurityConf())) {
+            expect(defaults).toContain(`${k} ${v}`);
+        }
+        expect(defaults).toContain(`spark.authenticate.secret ${SPARK_SECRET}`);
+        expect(defaults).toContain(`spark.ssl.keyStore ${settings}/keystore.p12`);
+        const password = defaults.find((l) => l.startsWith("spark.ssl.keyStorePassword "))!.split(" ")[1];
+        expect(password).toMatch(/^[0-9a-f]{48}$/);
+        // The keystore opens with that password and holds the key and certificate; the PEM copy is gone.
+        const check = spawnSync("openssl", ["pkcs12", "-in", path.join(settings, "keystore.p12"), "-passin", `pass:${password}`, "-nodes"], { encoding: "utf8" });
+        expect(check.status).toBe(0);
+        expect(check.stdout).toContain("BEGIN PRIVATE KEY");
+        expect(fs.existsSync(path.join(settings, "tls.pem"))).toBe(false);
+        expect(fs.statSync(settings).mode & 0o777).toBe(0o700);
+        expect(fs.statSync(path.join(settings, "spark-defaults.conf")).mode & 0o777).toBe(0o600);
+        expect(fs.statSync(settings).uid).toBe(185);
+        // Neither the secret nor the keystore password is ever an argument of a command (what `ps` shows).
+        expect(JSON.stringify(r.calls)).not.toContain(SPARK_SECRET);
+        expect(JSON.stringify(r.calls)).not.toContain(password);
+    });
+
+    test("refuses to start when the Spark secret is not what the stack generates", () => {
+        const sb = sandbox("runner-bad-secret", { ...stubs, aws: `[ "$2" = get-secret-value ] && echo 'short'; exit 0` });
+        fs.writeFileSync(path.join(sb.conf, "image"), `${IMAGE}\n`);
+        fs.writeFileSync(path.join(sb.conf, "host.env"), "");
+        const r = run(sb, renderRunner({ region: "eu-west-1", security: SECURITY }), ["worker"]);
+        expect(r.status).toBe(1);
+        expect(r.stderr).toMatch(/is not 32 or more letters and digits/);
+        expect(r.calls.some((c) => c[0] === "docker" && c[1] === "run")).toBe(false);
+    });
+
     test("refuses to run an image that is not pinned by digest", () => {
         const sb = sandbox("runner-tag", stubs);
         fs.writeFileSync(path.join(sb.conf, "image"), "repo.example.com/consumer:latest\n");
         fs.writeFileSync(path.join(sb.conf, "host.env"), "");
-        const r = run(sb, renderRunner({ region: "eu-west-1" }), ["worker"]);
+        const r = run(sb, renderRunner({ region: "eu-west-1", security: SECURITY }), ["worker"]);
         expect(r.status).toBe(1);
         expect(r.stderr).toMatch(/must name the image by digest/);
         expect(r.calls.some((c) => c[0] === "docker")).toBe(false);
@@ -267,7 +360,7 @@ describe("the runner (spark-role)", () => {
 
     test("refuses an unknown role", () => {
         const sb = sandbox("runner-role", stubs);
-        const r = run(sb, renderRunner({ region: "eu-west-1" }), ["driver"]);
+        const r = run(sb, renderRunner({ region: "eu-west-1", security: SECURITY }), ["driver"]);
         expect(r.status).toBe(2);
         expect(r.stderr).toMatch(/usage: spark-role/);
     });
@@ -291,8 +384,8 @@ esac`,
         docker: `[ "$1" = container ] && [ -f "${"$"}{STATE_DIR}/active" ]`,
     };
 
-    function deploy(sb: Sandbox, image: string, envFile: string, args: string, stopTimeoutSeconds = "180") {
-        const script = fillDeployParameters(renderConsumerDeploy(), { imageUri: image, consumerEnv: b64(envFile), consumerArgs: b64(args), stopTimeoutSeconds });
+    function deploy(sb: Sandbox, image: string, envFile: string, args: string, securityRevision = REVISION, stopTimeoutSeconds = "180") {
+        const script = fillDeployParameters(renderConsumerDeploy(), { imageUri: image, consumerEnv: b64(envFile), consumerArgs: b64(args), securityRevision, stopTimeoutSeconds });
         const file = path.join(sb.dir, "deploy.sh");
         fs.writeFileSync(file, script.split(CONF_DIR).join(sb.conf).split(SYSTEMD_DIR).join(path.join(sb.dir, "systemd")), { mode: 0o755 });
         fs.rmSync(sb.log, { force: true });
@@ -353,24 +446,36 @@ esac`,
         expect(r.calls).toContainEqual(["systemctl", "start", "spark-consumer.service"]);
     });
 
+    test("a new security revision (a rotated secret) restarts master, history and consumer", () => {
+        const sb = newSandbox("deploy-rotated");
+        expect(deploy(sb, IMAGE, env, argsFile).status).toBe(0);
+        const r = deploy(sb, IMAGE, env, argsFile, "fedcba98.76543210");
+        expect(r.status).toBe(0);
+        expect(r.calls).toContainEqual(["systemctl", "stop", "spark-consumer.service"]);
+        expect(r.calls).toContainEqual(["systemctl", "restart", "spark-master.service", "spark-history.service"]);
+        expect(r.calls).toContainEqual(["systemctl", "start", "spark-consumer.service"]);
+        expect(fs.readFileSync(path.join(sb.conf, "security-revision"), "utf8")).toBe("fedcba98.76543210\n");
+    });
+
     test("installs the consumer's stop timeout as a systemd drop-in and reloads systemd before starting it", () => {
         const sb = newSandbox("deploy-stop-timeout");
-        const r = deploy(sb, IMAGE, env, argsFile, "960");
+        const r = deploy(sb, IMAGE, env, argsFile, REVISION, "960");
         expect(r.stderr).toBe("");
         expect(fs.readFileSync(path.join(sb.dir, "systemd", "spark-consumer.service.d", "stop-timeout.conf"), "utf8")).toBe(renderConsumerStopDropIn(960));
         expect(renderConsumerStopDropIn(960)).toMatch(/^ExecStop=\/usr\/bin\/docker stop --time 960 spark-consumer$/m);
         expect(renderConsumerStopDropIn(960)).toMatch(/^TimeoutStopSec=990$/m);
         const names = r.calls.map((c) => c.slice(0, 3).join(" "));
+        expect(names.indexOf("systemctl daemon-reload")).toBeGreaterThanOrEqual(0);
         expect(names.indexOf("systemctl daemon-reload")).toBeLessThan(names.indexOf("systemctl start spark-consumer.service"));
     });
 
     test("a changed stop timeout restarts the consumer; the old driver stops under the timeout it was started with", () => {
         const sb = newSandbox("deploy-old-timeout");
-        expect(deploy(sb, IMAGE, env, argsFile, "3").status).toBe(0);
+        expect(deploy(sb, IMAGE, env, argsFile, REVISION, "3").status).toBe(0);
         // The old driver never exits: the wait for it is bounded by its own (old) timeout, not the new one.
         fs.writeFileSync(path.join(sb.dir, "bin", "docker"), `#!/bin/bash\nprintf 'docker\\n%s\\n\\n' "$*" >> '${sb.log}'\nexit 0\n`, { mode: 0o755 });
         fs.writeFileSync(path.join(sb.dir, "bin", "sleep"), `#!/bin/bash\nexit 0\n`, { mode: 0o755 });
-        const r = deploy(sb, IMAGE, env, argsFile, "600");
+        const r = deploy(sb, IMAGE, env, argsFile, REVISION, "600");
         expect(r.status).toBe(1);
         expect(r.calls).toContainEqual(["systemctl", "stop", "spark-consumer.service"]);
         const inspections = r.calls.filter((c) => c[0] === "docker" && c[1].startsWith("container inspect")).length;
@@ -381,7 +486,7 @@ esac`,
 
     test("a stop timeout that is not whole seconds is refused before anything is stopped", () => {
         const sb = newSandbox("deploy-bad-timeout");
-        const r = deploy(sb, IMAGE, env, argsFile, "60; reboot");
+        const r = deploy(sb, IMAGE, env, argsFile, REVISION, "60; reboot");
         expect(r.status).toBe(1);
         expect(r.stderr).toMatch(/stop timeout must be a whole number of seconds/);
         expect(r.calls.some((c) => c[0] === "systemctl" && c[1] === "stop")).toBe(false);

@@ -9,14 +9,16 @@ import {
     canonicalJson,
     EmrEngine,
     emrConfigurations,
-    emrPackages,
     jobFiles,
     LAUNCHER_SCRIPT,
     validateEmrConfig,
 } from "../components/emr/cluster";
+import { checkLockCurrent, EMR_JARS_DIR, jarKey, lockedJars, lockedSparkVersion, readJarLock, verifiedJarPaths } from "../components/emr/jars";
 import { alignSparkVersion, emrSparkVersion } from "../components/emr/sparkVersions";
-import { DEFAULT_TIMEOUT_MS } from "../components/emr/stepProvider";
+import { bundleKey, clusterHostNames, pemBundle } from "../components/emr/tls";
+import { unzipSync } from "fflate";
 import { DataLakeRefs, KafkaRefs, NetworkRefs } from "../components/refs";
+import { DEFAULT_TIMEOUT_MS } from "../components/emr/stepProvider";
 import { ofType, one, promiseOf, Registered, setupMocks, settle } from "./support/mocks";
 import { expectEmrStopTimeouts } from "./support/stopTimeouts";
 
@@ -100,6 +102,7 @@ async function build(opts: { raw?: RawConfig; dir?: string; kafka?: KafkaRefs } 
         kafka: opts.kafka ?? kafkaRefs(),
         kafkaTopicsJson: TOPICS_JSON,
         region: "eu-west-1",
+        security: cfg.security,
         jobDir: opts.dir ?? defaultDir,
     });
     const outputs = {
@@ -177,15 +180,15 @@ describe("EMR cluster", () => {
 
     test("no UI port is open to anyone when access.allowedCidrs is empty, and nothing admits 0.0.0.0/0", () => {
         const ingress = ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
-        expect(ingress.filter((r) => [8088, 18080, 20888].includes(r.inputs.fromPort))).toEqual([]);
+        expect(ingress.filter((r) => [8088, 18080, 18480, 20888].includes(r.inputs.fromPort))).toEqual([]);
         expect(ingress.filter((r) => r.inputs.cidrIpv4 === "0.0.0.0/0" || r.inputs.cidrIpv6 === "::/0")).toEqual([]);
     });
 
-    test("UI ports open on the master only to the CIDRs access.allowedCidrs lists", async () => {
+    test("only the TLS UI (the history server's HTTPS port) opens on the master, only to the CIDRs access.allowedCidrs lists", async () => {
         await build({ raw: { access: { allowedCidrs: ["10.20.0.0/16"] } } });
         const masterSgId = cluster().inputs.ec2Attributes.emrManagedMasterSecurityGroup;
         const ui = ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((r) => r.inputs.cidrIpv4 !== undefined);
-        expect(ui.map((r) => r.inputs.fromPort).sort()).toEqual([18080, 20888, 8088]);
+        expect(ui.map((r) => r.inputs.fromPort).sort()).toEqual([18480]);
         for (const r of ui) {
             expect(r.inputs).toMatchObject({ securityGroupId: masterSgId, cidrIpv4: "10.20.0.0/16" });
         }
@@ -197,6 +200,30 @@ describe("EMR cluster", () => {
         const kafka = ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((r) => r.inputs.securityGroupId === "sg-kafka");
         expect(kafka.map((r) => r.inputs.referencedSecurityGroupId).sort()).toEqual([ec2.emrManagedSlaveSecurityGroup, ec2.emrManagedMasterSecurityGroup].sort());
         expect(kafka.every((r) => r.inputs.fromPort === 9098 && r.inputs.toPort === 9098)).toBe(true);
+    });
+
+    test("egress is least: HTTPS anywhere, Kafka's client port, the cluster's own groups and service access; no protocol -1 to a CIDR", async () => {
+        await build();
+        const ec2 = cluster().inputs.ec2Attributes;
+        const [master, core, service] = [ec2.emrManagedMasterSecurityGroup, ec2.emrManagedSlaveSecurityGroup, ec2.serviceAccessSecurityGroup];
+        const egress = ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").map((r) => [
+            r.inputs.securityGroupId, r.inputs.ipProtocol, r.inputs.fromPort ?? null, r.inputs.toPort ?? null, r.inputs.cidrIpv4 ?? r.inputs.referencedSecurityGroupId,
+        ]);
+        expect(egress.sort()).toEqual(
+            [
+                [master, "tcp", 443, 443, "0.0.0.0/0"],
+                [core, "tcp", 443, 443, "0.0.0.0/0"],
+                [master, "tcp", 9098, 9098, "sg-kafka"],
+                [core, "tcp", 9098, 9098, "sg-kafka"],
+                [master, "-1", null, null, master],
+                [master, "-1", null, null, core],
+                [core, "-1", null, null, master],
+                [core, "-1", null, null, core],
+                [master, "tcp", 9443, 9443, service],
+                [service, "tcp", 8443, 8443, master],
+                [service, "tcp", 8443, 8443, core],
+            ].sort(),
+        );
     });
 
     test("logs go to s3://<bucket>/logs/emr/, encrypted with the platform key", () => {
@@ -269,7 +296,48 @@ describe("EMR configurations and security configuration", () => {
         expect(conf.EncryptionConfiguration.EnableAtRestEncryption).toBe(true);
         expect(atRest.S3EncryptionConfiguration).toEqual({ EncryptionMode: "SSE-KMS", AwsKmsKey: KEY_ARN });
         expect(atRest.LocalDiskEncryptionConfiguration).toEqual({ EncryptionKeyProviderType: "AwsKms", AwsKmsKey: KEY_ARN, EnableEbsEncryption: true });
-        expect(conf.InstanceMetadataServiceConfiguration.MinimumInstanceMetadataServiceVersion).toBe(2);
+        expect(conf.InstanceMetadataServiceConfiguration).toEqual({ MinimumInstanceMetadataServiceVersion: 2, HttpPutResponseHopLimit: 1 });
+    });
+
+    test("in transit: on, with the stack's PEM bundle from the bucket", () => {
+        const conf = JSON.parse(one("aws:emr/securityConfiguration:SecurityConfiguration").inputs.configuration);
+        expect(conf.EncryptionConfiguration.EnableInTransitEncryption).toBe(true);
+        const bundle = one("aws:s3/bucketObjectv2:BucketObjectv2", "tls-bundle").inputs;
+        expect(conf.EncryptionConfiguration.InTransitEncryptionConfiguration).toEqual({
+            TLSCertificateConfiguration: { CertificateProviderType: "PEM", S3Object: `s3://${BUCKET}/${bundle.key}` },
+        });
+        expect(bundle.key).toMatch(/^artifacts\/emr-tls\/[0-9a-f]{16}\/certs\.zip$/);
+    });
+
+    test("the bundle's content is a Pulumi secret and the object is encrypted with the platform key", () => {
+        const bundle = one("aws:s3/bucketObjectv2:BucketObjectv2", "tls-bundle").inputs;
+        expect(bundle.contentBase64["4dabf18193072939515e22adb298388d"]).toBe("1b47061264138c4ac30d75fd1eb44270");
+        expect(bundle).toMatchObject({ serverSideEncryption: "aws:kms", kmsKeyId: KEY_ARN });
+        expect(bundle.source).toBeUndefined();
+        // EMR's PEM provider reads exactly these three files.
+        const files = unzipSync(Buffer.from(bundle.contentBase64.value, "base64"));
+        expect(Object.keys(files).sort()).toEqual(["certificateChain.pem", "privateKey.pem", "trustedCertificates.pem"]);
+        const text = (f: string) => new TextDecoder().decode(files[f]);
+        expect(text("privateKey.pem")).toContain("MOCKPRIVATEKEY-emr-tls-key");
+        expect(text("certificateChain.pem")).toMatch(/MOCKCERT-emr-tls-cert[\s\S]*MOCKCERT-emr-tls-ca/);
+        expect(text("trustedCertificates.pem")).toContain("MOCKCERT-emr-tls-ca");
+        // Nothing but the bundle holds the key: no other input carries it in the clear.
+        const plain = JSON.stringify(ofType("aws:s3/bucketObjectv2:BucketObjectv2").map((o) => ({ ...o.inputs, contentBase64: undefined })));
+        expect(plain).not.toContain("MOCKPRIVATEKEY");
+    });
+
+    test("the certificate covers the cluster's private host names, for its configured validity, rotated by config", () => {
+        const request = one("tls:index/certRequest:CertRequest").inputs;
+        expect(request.dnsNames).toEqual(["*.eu-west-1.compute.internal"]);
+        expect(clusterHostNames("us-east-1")).toEqual(["*.ec2.internal"]);
+        expect(one("tls:index/locallySignedCert:LocallySignedCert").inputs.validityPeriodHours).toBe(365 * 24);
+        expect(one("tls:index/locallySignedCert:LocallySignedCert").inputs.earlyRenewalHours).toBeUndefined();
+    });
+
+    test("the bundle is the same bytes for the same PEMs, and a new certificate gets a new key (a new security configuration)", () => {
+        const a = pemBundle("KEY", "CERT", "CA");
+        expect(Buffer.from(pemBundle("KEY", "CERT", "CA")).equals(Buffer.from(a))).toBe(true);
+        expect(bundleKey("CERT-1")).not.toBe(bundleKey("CERT-2"));
     });
 
     test("the cluster uses that security configuration", () => {
@@ -310,7 +378,10 @@ describe("EMR IAM is least privilege", () => {
             [`${BUCKET_ARN}/data/events/*`, `${BUCKET_ARN}/dead-letter/events/*`, `${BUCKET_ARN}/checkpoints/events-consumer/*`, `${BUCKET_ARN}/logs/*`].sort(),
         );
         const read = data.Statement.find((s: any) => s.Sid === "ReadArtifacts");
-        expect(read).toMatchObject({ Action: ["s3:GetObject"], Resource: [`${BUCKET_ARN}/artifacts/streaming-consumer/*`] });
+        expect(read).toMatchObject({
+            Action: ["s3:GetObject"],
+            Resource: [`${BUCKET_ARN}/artifacts/streaming-consumer/*`, `${BUCKET_ARN}/artifacts/jars/*`, `${BUCKET_ARN}/artifacts/emr-tls/*`],
+        });
         const kms = data.Statement.find((s: any) => s.Sid === "UsePlatformKey");
         expect(kms.Resource).toEqual([KEY_ARN]);
     });
@@ -327,7 +398,8 @@ describe("EMR IAM is least privilege", () => {
         expect(pass.Resource).toEqual([one("aws:iam/role:Role", "instance-role").inputs.arn ?? expect.stringContaining("instance-role")]);
         expect(pass.Condition.StringLike["iam:PassedToService"]).toMatch(/^ec2\.amazonaws\.com/);
         const launch = svc.Statement.find((s: any) => s.Sid === "LaunchInClusterSubnet");
-        expect(launch.Resource).toEqual(["arn:aws:ec2:*:*:subnet/subnet-0priv1"]);
+        // Named by region, account and id: no wildcard in the ARN.
+        expect(launch.Resource).toEqual(["arn:aws:ec2:eu-west-1:123456789012:subnet/subnet-0priv1"]);
     });
 
     test("without IAM auth on Kafka there is no Kafka policy, and the job is told so", async () => {
@@ -387,7 +459,7 @@ describe("the consumer step", () => {
     test("runs the job package and entry point uploaded under the content hash of the job and the launcher", () => {
         const hash = artifactsHash(defaultDir);
         const prefix = `artifacts/streaming-consumer/${hash}/`;
-        const keys = ofType("aws:s3/bucketObjectv2:BucketObjectv2").map((o) => o.inputs.key).sort();
+        const keys = ofType("aws:s3/bucketObjectv2:BucketObjectv2").map((o) => o.inputs.key).filter((k) => k.startsWith("artifacts/streaming-consumer/")).sort();
         expect(keys).toEqual([`${prefix}main.py`, `${prefix}run-consumer.sh`, `${prefix}streaming_consumer.zip`]);
         const args = stepArgs();
         expect(after(args, "--py-files")).toBe(`s3://${BUCKET}/${prefix}streaming_consumer.zip`);
@@ -396,35 +468,74 @@ describe("the consumer step", () => {
     });
 
     test("the package zip holds the streaming_consumer package and no bytecode", async () => {
-        const zip = ofType("aws:s3/bucketObjectv2:BucketObjectv2").find((o) => o.inputs.key.endsWith(".zip"))!;
+        const zip = ofType("aws:s3/bucketObjectv2:BucketObjectv2").find((o) => o.inputs.key.endsWith("streaming_consumer.zip"))!;
         const assets = await (zip.inputs.source as pulumi.asset.AssetArchive).assets;
         expect(Object.keys(assets).sort()).toEqual(["streaming_consumer/__init__.py", "streaming_consumer/main.py"]);
     });
 
-    test("--packages lists the JVM dependencies EMR does not ship, in file order", () => {
-        const deps = [
-            { coordinate: "a:b:1", notOnEmr: false },
-            { coordinate: "org.apache.hadoop:hadoop-aws:3.3.4", notOnEmr: true },
-            { coordinate: "c:d:2", notOnEmr: false },
-        ];
-        expect(emrPackages(deps, "3.5.6")).toBe("a:b:1,c:d:2");
-        const packages = after(stepArgs(), "--packages");
-        expect(packages).toContain("org.apache.spark:spark-sql-kafka-0-10_2.12:");
-        expect(packages).not.toMatch(/hadoop-aws|aws-java-sdk-bundle/);
+    test("--jars lists the locked jars from the bucket, under their content hash; nothing is resolved from Maven at submit", () => {
+        const jarUris = after(submitArgs(), "--jars").split(",");
+        const locked = lockedJars(readJarLock(), "3.5.6");
+        expect(jarUris).toEqual(locked.map((j) => `s3://${BUCKET}/${jarKey(j)}`));
+        expect(jarUris.some((u) => /spark-sql-kafka-0-10_2\.12-3\.5\.\d+\.jar$/.test(u))).toBe(true);
+        expect(jarUris.some((u) => /aws-msk-iam-auth-2\.3\.2\.jar$/.test(u))).toBe(true);
+        expect(stepArgs()).not.toContain("--packages");
+        expect(stepArgs()).not.toContain("--repositories");
+        expect(confs(stepArgs())).not.toContainEqual(expect.stringMatching(/^spark\.jars\.(packages|repositories|ivy)/));
     });
 
-    test("Spark artifacts in --packages follow the Spark of the cluster's release, whatever the job file pins", async () => {
-        const sparkOf = (packages: string): string[] => [
-            ...new Set(packages.split(",").filter((c) => c.startsWith("org.apache.spark:")).map((c) => c.split(":")[2])),
-        ];
-        expect(platform().emr.releaseLabel).toBe("emr-7.12.0");
-        expect(sparkOf(after(stepArgs(), "--packages"))).toEqual(["3.5.6"]);
-        await build({ raw: { emr: { releaseLabel: "emr-7.8.0" } } });
-        const packages = after(stepArgs(), "--packages");
-        expect(sparkOf(packages)).toEqual(["3.5.4"]);
-        // Non-Spark coordinates keep the file's versions.
-        expect(packages).toContain("org.apache.kafka:kafka-clients:3.4.1");
+    test("each locked jar is uploaded from the verified local copy, encrypted with the platform key", () => {
+        const locked = lockedJars(readJarLock(), "3.5.6");
+        const objects = ofType("aws:s3/bucketObjectv2:BucketObjectv2").filter((o) => o.inputs.key.startsWith("artifacts/jars/"));
+        expect(objects.map((o) => o.inputs.key).sort()).toEqual(locked.map(jarKey).sort());
+        for (const o of objects) {
+            expect(o.inputs).toMatchObject({ serverSideEncryption: "aws:kms", kmsKeyId: KEY_ARN, bucket: BUCKET });
+        }
+    });
+
+    test("Spark artifacts follow the Spark of the cluster's release: its own locked version, or the nearest locked one below", async () => {
+        const lock = readJarLock();
+        const sparkOf = (uris: string): string[] => [...new Set(uris.split(",").flatMap((u) => /spark-sql-kafka-0-10_2\.12-(3\.5\.\d+)\.jar$/.exec(u)?.[1] ?? []))];
+        expect(sparkOf(after(stepArgs(), "--jars"))).toEqual([lockedSparkVersion(lock, "3.5.6")]);
+        await build({ raw: { emr: { releaseLabel: "emr-7.0.0" } } });
+        expect(sparkOf(after(stepArgs(), "--jars"))).toEqual(["3.5.0"]);
         await build();
+        const fake = { inputsSha256: "x", sparkVersions: { "3.5.0": [], "3.5.3": [], "3.5.7": [] } };
+        expect(lockedSparkVersion(fake, "3.5.3")).toBe("3.5.3");
+        expect(lockedSparkVersion(fake, "3.5.6")).toBe("3.5.3");
+        expect(() => lockedSparkVersion({ ...fake, sparkVersions: { "3.5.7": [] } }, "3.5.6")).toThrow(/no jars are locked for Spark 3\.5\.6.*lock-emr-jars\.sh/);
+    });
+
+    test("the committed lock is current, lists the job's non-EMR-excluded dependencies, and the fetched jars match it", () => {
+        const lock = readJarLock();
+        expect(() => checkLockCurrent(lock)).not.toThrow();
+        for (const [version, jars] of Object.entries(lock.sparkVersions)) {
+            const coordinates = jars.map((j) => j.coordinate);
+            expect(coordinates).toEqual(expect.arrayContaining([
+                `org.apache.spark:spark-sql-kafka-0-10_2.12:${version}`,
+                `org.apache.spark:spark-token-provider-kafka-0-10_2.12:${version}`,
+                "org.apache.kafka:kafka-clients:3.4.1",
+                "org.apache.commons:commons-pool2:2.11.1",
+                "software.amazon.msk:aws-msk-iam-auth:2.3.2",
+            ]));
+            expect(coordinates.join(",")).not.toMatch(/hadoop-aws|aws-java-sdk-bundle|spark-hadoop-cloud/);
+            for (const j of jars) {
+                expect(j.sha256).toMatch(/^[0-9a-f]{64}$/);
+            }
+            expect(verifiedJarPaths(jars)).toHaveLength(jars.length);
+        }
+    });
+
+    test("a missing or altered jar stops the program, naming the command that fetches them", () => {
+        const [jar] = lockedJars(readJarLock(), "3.5.6");
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "emr-jars-"));
+        tmpDirs.push(dir);
+        expect(() => verifiedJarPaths([jar], dir)).toThrow(/is missing.*bash scripts\/fetch-emr-jars\.sh/);
+        fs.copyFileSync(path.join(EMR_JARS_DIR, jar.file), path.join(dir, jar.file));
+        expect(verifiedJarPaths([jar], dir)).toEqual([path.join(dir, jar.file)]);
+        fs.appendFileSync(path.join(dir, jar.file), "tampered");
+        expect(() => verifiedJarPaths([jar], dir)).toThrow(/does not match its sha256/);
+        expect(() => checkLockCurrent({ ...readJarLock(), inputsSha256: "0".repeat(64) })).toThrow(/stale.*bash scripts\/lock-emr-jars\.sh/);
     });
 
     test("alignSparkVersion rewrites only org.apache.spark coordinates", () => {
@@ -450,9 +561,9 @@ describe("the consumer step", () => {
     });
 
     test("the S3A stack stays off EMR, spark-hadoop-cloud included, and the job is not told to use its checkpoint manager", () => {
-        const packages = after(stepArgs(), "--packages");
-        expect(packages).toContain("org.apache.spark:spark-sql-kafka-0-10_2.12:3.5.6");
-        expect(packages).not.toMatch(/spark-hadoop-cloud|hadoop-aws|aws-java-sdk-bundle/);
+        const jarUris = after(stepArgs(), "--jars");
+        expect(jarUris).toMatch(/spark-sql-kafka-0-10_2\.12-3\.5\.\d+\.jar/);
+        expect(jarUris).not.toMatch(/spark-hadoop-cloud|hadoop-aws|aws-java-sdk-bundle/);
         // The job picks the abortable manager only for S3A checkpoints; EMR's s3:// is EMRFS, which cannot load it.
         const jobMain = fs.readFileSync(path.join(CONSUMER_CONTEXT, "streaming_consumer", "main.py"), "utf8");
         expect(jobMain).toMatch(/def uses_s3a\(/);
@@ -491,7 +602,7 @@ describe("EMR outputs", () => {
         const dns = "ip-10-0-1-20.eu-west-1.compute.internal";
         expect(built.outputs.uiUrls).toEqual({
             yarn: `http://${dns}:8088`,
-            sparkHistory: `http://${dns}:18080`,
+            sparkHistory: `https://${dns}:18480`,
             console: `https://eu-west-1.console.aws.amazon.com/emr/home?region=eu-west-1#/clusterDetails/${built.outputs.clusterId}`,
         });
     });
@@ -500,7 +611,7 @@ describe("EMR outputs", () => {
         expect(built.outputs.uiTunnels.yarn).toBe(
             `aws ssm start-session --region eu-west-1 --target i-0123456789abcdef0 --document-name AWS-StartPortForwardingSession --parameters '{"portNumber":["8088"],"localPortNumber":["8088"]}'`,
         );
-        expect(built.outputs.uiTunnels.sparkHistory).toContain(`"portNumber":["18080"]`);
+        expect(built.outputs.uiTunnels.sparkHistory).toContain(`"portNumber":["18480"]`);
     });
 });
 

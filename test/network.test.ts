@@ -2,7 +2,7 @@ import { NetworkConfig } from "../components/config";
 import { azName, cidrSubnet, Network, networkMode, parseCidr, subnetCidrs } from "../components/network";
 import { promiseOf, Registered, registered, REGION, settle, setupMocks } from "./support/mocks";
 
-const base: NetworkConfig = { cidr: "10.20.0.0/16", azCount: 3, natGateways: "single", ssmEndpoints: true };
+const base: NetworkConfig = { cidr: "10.20.0.0/16", azCount: 3, natGateways: "single", ssmEndpoints: true, flowLogRetentionDays: 90 };
 
 /** Every resource registered under one component instance (its children are named `${name}-...`). */
 function childrenOf(name: string): Registered[] {
@@ -26,6 +26,7 @@ beforeAll(async () => {
     networks.single = new Network("single", { config: { ...base, natGateways: "single" } });
     networks.perAz = new Network("perAz", { config: { ...base, natGateways: "perAz" } });
     networks.noNat = new Network("noNat", { config: { ...base, azCount: 2, natGateways: "none", ssmEndpoints: false } });
+    networks.retained = new Network("retained", { config: { ...base, flowLogRetentionDays: 365 }, retainAuditLogs: true });
     networks.existing = new Network("existing", {
         config: { ...base, vpcId: "vpc-0abc", privateSubnetIds: ["subnet-01", "subnet-02"], vpcCidr: "10.1.0.0/16" },
     });
@@ -251,13 +252,70 @@ describe("existing VPC", () => {
     });
 });
 
-test("every child is parented to its component", () => {
+test("every child is parented to its component (the flow logs' children to the flow-log component inside it)", () => {
     for (const name of ["single", "perAz", "noNat"]) {
         const component = registered.find((r) => r.type === "spark-streaming:network:Network" && r.name === name)!;
+        const flowLogs = registered.find((r) => r.type === "spark-streaming:network:VpcFlowLogs" && r.name === `${name}-flow-logs`)!;
+        expect(flowLogs.parent).toBe(component.urn);
         const children = childrenOf(name);
         expect(children.length).toBeGreaterThan(10);
         for (const child of children) {
-            expect({ child: child.name, parent: child.parent }).toEqual({ child: child.name, parent: component.urn });
+            const expected = child.name.startsWith(`${name}-flow-logs-`) ? `urn:pulumi:test::spark-streaming::spark-streaming:network:Network$spark-streaming:network:VpcFlowLogs::${name}-flow-logs` : component.urn;
+            expect({ child: child.name, parent: child.parent }).toEqual({ child: child.name, parent: expected });
         }
     }
+});
+
+describe("flow logs", () => {
+    const one = (name: string, type: string) => {
+        const found = ofTypeIn(name, type);
+        expect(found).toHaveLength(1);
+        return found[0];
+    };
+
+    test("log every accepted and rejected connection of the created VPC to CloudWatch Logs", () => {
+        const flowLog = one("single", "aws:ec2/flowLog:FlowLog").inputs;
+        expect(flowLog).toMatchObject({ trafficType: "ALL", logDestinationType: "cloud-watch-logs", vpcId: one("single", "aws:ec2/vpc:Vpc").inputs.name ?? "single-vpc-id" });
+        expect(flowLog.logDestination).toBe(one("single", "aws:cloudwatch/logGroup:LogGroup").inputs.arn ?? flowLog.logDestination);
+        expect(flowLog.iamRoleArn).toMatch(/flow-logs-role/);
+    });
+
+    test("go to a log group encrypted with its own key, kept for network.flowLogRetentionDays", () => {
+        const group = one("single", "aws:cloudwatch/logGroup:LogGroup").inputs;
+        expect(group.retentionInDays).toBe(90);
+        expect(group.kmsKeyId).toMatch(/flow-logs-key/);
+        expect(group.name).toBe("/aws/vpc-flow-logs/spark-streaming-test-single-flow-logs");
+        expect(one("single", "aws:kms/key:Key").inputs.enableKeyRotation).toBe(true);
+    });
+
+    test("the key lets CloudWatch Logs use it for this log group only", () => {
+        const policy = JSON.parse(one("single", "aws:kms/key:Key").inputs.policy);
+        const logs = policy.Statement.find((s: any) => s.Principal?.Service === `logs.${REGION}.amazonaws.com`);
+        expect(logs.Condition).toEqual({
+            ArnEquals: { "kms:EncryptionContext:aws:logs:arn": `arn:aws:logs:${REGION}:123456789012:log-group:/aws/vpc-flow-logs/spark-streaming-test-single-flow-logs` },
+        });
+        expect(logs.Action).toEqual(expect.arrayContaining(["kms:Encrypt*", "kms:GenerateDataKey*", "kms:Decrypt*"]));
+    });
+
+    test("the flow-log role is assumable only by this account's flow logs and writes only to its group", () => {
+        const trust = JSON.parse(one("single", "aws:iam/role:Role").inputs.assumeRolePolicy);
+        expect(trust.Statement[0]).toMatchObject({
+            Principal: { Service: "vpc-flow-logs.amazonaws.com" },
+            Condition: { StringEquals: { "aws:SourceAccount": "123456789012" }, ArnLike: { "aws:SourceArn": `arn:aws:ec2:${REGION}:123456789012:vpc-flow-log/*` } },
+        });
+        const policy = JSON.parse(one("single", "aws:iam/rolePolicy:RolePolicy").inputs.policy);
+        for (const st of policy.Statement) {
+            expect(st.Resource).not.toContain("*");
+            for (const r of st.Resource) {
+                expect(r).toMatch(/:log-group:\/aws\/vpc-flow-logs\/spark-streaming-test-single-flow-logs(:\*)?$/);
+            }
+        }
+    });
+
+    test("a retained (protected) stack keeps the key and the log group on destroy; an existing VPC gets none", () => {
+        expect(one("single", "aws:kms/key:Key").retainOnDelete).toBe(false);
+        expect(one("retained", "aws:kms/key:Key").retainOnDelete).toBe(true);
+        expect(one("retained", "aws:cloudwatch/logGroup:LogGroup").retainOnDelete).toBe(true);
+        expect(networks.existing.flowLogs).toBeUndefined();
+    });
 });

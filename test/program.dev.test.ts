@@ -12,7 +12,7 @@ beforeAll(async () => {
 describeEveryStack("dev", "ec2", () => outputs);
 
 test("dev is disposable: the bucket can be destroyed with its contents and nothing is protected", () => {
-    const bucket = one("aws:s3/bucket:Bucket");
+    const bucket = one("aws:s3/bucket:Bucket", "data-lake-bucket");
     expect(bucket.inputs.forceDestroy).toBe(true);
     expect(registered.filter((r) => r.protect || r.retainOnDelete).map((r) => r.name)).toEqual([]);
 });
@@ -26,6 +26,11 @@ test("dev runs two small brokers", () => {
     expect(one("aws:msk/cluster:Cluster").inputs).toMatchObject({ numberOfBrokerNodes: 2 });
 });
 
+test("a stopping consumer gets at least the stack's grace period before docker, systemd or SSM kill it", () => {
+    const association = one("aws:ssm/association:Association").inputs;
+    expectEc2StopTimeouts(120, association, one("aws:ssm/document:Document").inputs.content);
+});
+
 test("the consumer runs the pushed image, pinned by digest, wired to the brokers, the topic and the S3 locations", () => {
     expect(outputs.imageUri).toMatch(/^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com\/[a-z0-9._/-]+@sha256:[a-f0-9]{64}$/);
     const association = one("aws:ssm/association:Association").inputs;
@@ -34,15 +39,10 @@ test("the consumer runs the pushed image, pinned by digest, wired to the brokers
     expectConsumerWiring(flags, outputs);
 });
 
-test("a stopping consumer gets at least the stack's grace period before docker, systemd or SSM kill it", () => {
-    const association = one("aws:ssm/association:Association").inputs;
-    expectEc2StopTimeouts(120, association, one("aws:ssm/document:Document").inputs.content);
-});
-
-test("the Spark UIs are private, each with an SSM tunnel command", () => {
+test("the Spark UIs are private and HTTPS, each with an SSM tunnel command", () => {
     expect(Object.keys(outputs.uiUrls).sort()).toEqual(["consumerApp", "sparkHistory", "sparkMaster"]);
     for (const url of Object.values<string>(outputs.uiUrls)) {
-        expect(url).toMatch(/^http:\/\/spark-master\.spark\.internal:\d+/);
+        expect(url).toMatch(/^https:\/\/spark-master\.spark\.internal:\d+/);
     }
     for (const [name, command] of Object.entries<string>(outputs.uiTunnels)) {
         const port = new URL(outputs.uiUrls[name]).port;

@@ -12,11 +12,11 @@ beforeAll(async () => {
 describeEveryStack("prod", "emr", () => outputs);
 
 test("prod data survives destroy: the bucket and its key are protected and retained", () => {
-    for (const type of ["aws:s3/bucket:Bucket", "aws:kms/key:Key"]) {
-        const r = one(type);
+    for (const [type, name] of [["aws:s3/bucket:Bucket", "data-lake-bucket"], ["aws:kms/key:Key", "data-lake-key"]]) {
+        const r = one(type, name);
         expect({ name: r.name, protect: r.protect, retainOnDelete: r.retainOnDelete }).toEqual({ name: r.name, protect: true, retainOnDelete: true });
     }
-    expect(one("aws:s3/bucket:Bucket").inputs.forceDestroy).toBeFalsy();
+    expect(one("aws:s3/bucket:Bucket", "data-lake-bucket").inputs.forceDestroy).toBeFalsy();
 });
 
 test("prod has a NAT gateway per AZ over three AZs", () => {
@@ -57,7 +57,7 @@ test("prod's EMR cluster is protected, logs to the bucket and uses a security co
 test("prod's UIs are YARN, the history server and the console, with SSM tunnels for the private ones", () => {
     expect(Object.keys(outputs.uiUrls).sort()).toEqual(["console", "sparkHistory", "yarn"]);
     expect(outputs.uiUrls.yarn).toMatch(/:8088/);
-    expect(outputs.uiUrls.sparkHistory).toMatch(/:18080/);
+    expect(outputs.uiUrls.sparkHistory).toMatch(/^https:\/\/.*:18480$/);
     expect(Object.keys(outputs.uiTunnels).sort()).toEqual(["sparkHistory", "yarn"]);
     for (const command of Object.values<string>(outputs.uiTunnels)) {
         expect(command).toContain("aws ssm start-session");

@@ -1,4 +1,5 @@
 import { MAX_CONSUMER_STOP_TIMEOUT_SECONDS } from "../consumerArgs";
+import { renderSecurityStep, SecurityStepOptions } from "./sparkSecurity";
 
 // What runs on the Spark hosts, rendered as plain bash so tests can run every script through shellcheck.
 //
@@ -7,7 +8,9 @@ import { MAX_CONSUMER_STOP_TIMEOUT_SECONDS } from "../consumerArgs";
 //   /etc/spark-streaming/image           the consumer image, `repo@sha256:...` (worker: user data; master: SSM)
 //   /etc/spark-streaming/consumer.env    the consumer's env (written by the SSM deploy command)
 //   /etc/spark-streaming/consumer.args   the consumer's job flags, one per line (written by the SSM deploy command)
-//   /usr/local/sbin/spark-role <role>    logs in to ECR, pulls the image, and execs `docker run ... <image> <role>`
+//   /usr/local/sbin/spark-role <role>    logs in to ECR, pulls the image, writes Spark's security settings from
+//                                        Secrets Manager to /run/spark-streaming/<role>/ (tmpfs, see sparkSecurity.ts)
+//                                        and execs `docker run --network host ... <image> <role>`
 //   spark-<role>.service                 one systemd unit per role, Restart=always
 //
 // The master's user data holds nothing that changes with a new image or a consumer setting: those arrive through
@@ -43,6 +46,7 @@ export const DEPLOY_PARAMETERS = {
     imageUri: "imageUri",
     consumerEnv: "consumerEnv",
     consumerArgs: "consumerArgs",
+    securityRevision: "securityRevision",
     stopTimeoutSeconds: "stopTimeoutSeconds",
 } as const;
 
@@ -52,6 +56,8 @@ const DIGEST_PINNED = /^[a-z0-9][a-z0-9.-]*(:[0-9]+)?\/[a-z0-9._/-]+@sha256:[a-f
 export const IMAGE_URI_PATTERN = DIGEST_PINNED.source;
 /** Base64, the only alphabet the deploy command's env and args parameters accept: nothing to quote or inject. */
 export const BASE64_PATTERN = "^[A-Za-z0-9+/=]+$";
+/** The security revision (secret version ids): letters, digits, '.', '_' and '-' only. */
+export const REVISION_PATTERN = "^[A-Za-z0-9._-]{1,256}$";
 /** Whole seconds, the only form the deploy command's stop timeout accepts. */
 export const SECONDS_PATTERN = "^[0-9]{1,5}$";
 
@@ -63,6 +69,14 @@ export function checkImagePinned(imageUri: string): string {
         );
     }
     return imageUri;
+}
+
+/** Throws unless the security revision matches REVISION_PATTERN (it lands in a script and an SSM parameter). */
+export function checkRevision(revision: string): string {
+    if (!new RegExp(REVISION_PATTERN).test(revision)) {
+        throw new Error(`ec2 engine: the security revision must match ${REVISION_PATTERN}; got ${JSON.stringify(revision)}`);
+    }
+    return revision;
 }
 
 /** Throws if a value would not survive a line-based file (env file, user data heredoc) unchanged. */
@@ -93,6 +107,8 @@ export function renderArgsFile(args: string[]): string {
 
 export interface RunnerOptions {
     readonly region: string;
+    /** Where the runner reads Spark's secret and the UI TLS material (Secrets Manager ARNs). */
+    readonly security: SecurityStepOptions;
     /** Bucket that holds the Spark event logs, when a role on this host reads or writes them (master host). */
     readonly eventLogBucket?: string;
     /** Key of the event-log "directory" marker, e.g. `logs/spark-events/`. */
@@ -142,14 +158,17 @@ case "$image" in
 esac
 registry="\${image%%/*}"
 
-# IMDSv2 only (tokens required): the address Spark advertises must be this host's private address.
-token="$(curl -sS --fail -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')"
-local_ip="$(curl -sS --fail -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/local-ipv4)"
+# IMDSv2 only (tokens required): the address Spark advertises must be this host's private address. The endpoint
+# is the one the AWS SDKs and CLI honour (AWS_EC2_METADATA_SERVICE_ENDPOINT), unset on the hosts.
+imds="\${AWS_EC2_METADATA_SERVICE_ENDPOINT:-http://169.254.169.254}"
+imds="\${imds%/}"
+token="$(curl -sS --fail -X PUT "$imds/latest/api/token" -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')"
+local_ip="$(curl -sS --fail -H "X-aws-ec2-metadata-token: $token" "$imds/latest/meta-data/local-ipv4")"
 
 # ECR tokens last 12 hours, so log in on every start rather than once at boot.
 aws ecr get-login-password --region "$region" | docker login --username AWS --password-stdin "$registry"
 docker pull --quiet "$image"
-${eventLogs}
+${eventLogs}${renderSecurityStep(opts.security)}
 env_files=(--env-file "$conf/host.env")
 if [ -f "$conf/$role.env" ]; then
   env_files+=(--env-file "$conf/$role.env")
@@ -159,8 +178,11 @@ if [ -f "$conf/$role.args" ]; then
   mapfile -t args < "$conf/$role.args"
 fi
 
-# Host network: Spark's driver, executors and block managers listen on ports they pick at run time.
+# Host network: Spark's driver, executors and block managers listen on ports they pick at run time, and the
+# container is no extra hop from the instance metadata service (the hosts' IMDS hop limit is 1: a container on a
+# bridge network gets no credentials). The settings are mounted at the same path inside.
 exec docker run --rm --name "spark-$role" --network host \\
+  --volume "$run:$run:ro" --env "SPARK_CONF_DIR=$run" \\
   "\${env_files[@]}" \\
   --env "SPARK_LOCAL_IP=$local_ip" \\
   --env "SPARK_MASTER_HOST=$local_ip" \\
@@ -224,8 +246,9 @@ function heredoc(path: string, content: string, mode: string, marker: string): s
 }
 
 function installDocker(): string {
-    return `# Docker from the Amazon Linux repositories; the AWS CLI (for the ECR login) ships with Amazon Linux 2023.
-dnf install -y docker
+    return `# Docker from the Amazon Linux repositories; the AWS CLI (ECR login, Secrets Manager) ships with Amazon Linux 2023,
+# openssl builds the UI keystore.
+dnf install -y docker openssl
 systemctl enable --now docker.service
 install -d -m 0755 ${CONF_DIR}
 `;
@@ -243,6 +266,8 @@ export interface MasterUserDataOptions {
     readonly bucket: string;
     /** Event log prefix in the bucket, e.g. `logs/spark-events/`. */
     readonly eventLogPrefix: string;
+    /** Where the roles read Spark's secret and the UI TLS material. */
+    readonly security: SecurityStepOptions;
 }
 
 /** The master's host env: no image, no consumer setting (those would replace the host when they change). */
@@ -272,7 +297,7 @@ set -euo pipefail
 
 ${installDocker()}
 ${heredoc(`${CONF_DIR}/host.env`, renderEnvFile(masterHostEnv(opts)), "0644", "ENV")}
-${heredoc(RUNNER, renderRunner({ region: opts.region, eventLogBucket: opts.bucket, eventLogPrefix: opts.eventLogPrefix }), "0755", "RUNNER")}
+${heredoc(RUNNER, renderRunner({ region: opts.region, eventLogBucket: opts.bucket, eventLogPrefix: opts.eventLogPrefix, security: opts.security }), "0755", "RUNNER")}
 ${units(MASTER_ROLES, true)}
 # The image and the consumer's settings arrive through the SSM deploy command, which waits for this script,
 # writes them and starts the units; enabling them here brings them back after a reboot.
@@ -286,6 +311,10 @@ export interface WorkerUserDataOptions {
     readonly masterDnsName: string;
     /** The consumer image by digest: a new image is a new launch template version, which rolls the workers. */
     readonly imageUri: string;
+    /** Where the worker reads Spark's secret and the UI TLS material. */
+    readonly security: SecurityStepOptions;
+    /** The secrets' versions: a rotated secret is a new launch template version, which rolls the workers onto it. */
+    readonly securityRevision: string;
 }
 
 /** Cloud-init user data of a worker: Docker, the runner and the worker unit, started at once. */
@@ -293,12 +322,13 @@ export function renderWorkerUserData(opts: WorkerUserDataOptions): string {
     const env = { AWS_REGION: opts.region, SPARK_MASTER_URL: masterUrl(opts.masterDnsName) };
     return `#!/bin/bash
 # Spark worker host: one worker joining the master by its DNS name; a replaced worker rejoins the same way.
+# Security revision ${checkRevision(opts.securityRevision)} (the Spark secret and UI certificate it reads at start).
 set -euo pipefail
 
 ${installDocker()}
 ${heredoc(`${CONF_DIR}/host.env`, renderEnvFile(env), "0644", "ENV")}
 ${heredoc(`${CONF_DIR}/image`, `${checkImagePinned(opts.imageUri)}\n`, "0644", "IMAGE")}
-${heredoc(RUNNER, renderRunner({ region: opts.region }), "0755", "RUNNER")}
+${heredoc(RUNNER, renderRunner({ region: opts.region, security: opts.security }), "0755", "RUNNER")}
 ${units(WORKER_ROLES, false)}
 systemctl daemon-reload
 systemctl enable --now spark-worker.service
@@ -355,6 +385,7 @@ trap 'rm -rf "$staging"' EXIT
 echo '${p(DEPLOY_PARAMETERS.imageUri)}' > "$staging/image"
 echo '${p(DEPLOY_PARAMETERS.consumerEnv)}' | base64 --decode > "$staging/consumer.env"
 echo '${p(DEPLOY_PARAMETERS.consumerArgs)}' | base64 --decode > "$staging/consumer.args"
+echo '${p(DEPLOY_PARAMETERS.securityRevision)}' > "$staging/security-revision"
 echo "$stop_timeout" > "$staging/consumer.stop-timeout"
 cat > "$staging/stop-timeout.conf" <<DROPIN
 # Written by the SSM deploy command: consumer.stopGracePeriodSeconds plus the JVM's shutdown.
@@ -365,7 +396,7 @@ ExecStop=/usr/bin/docker stop --time $stop_timeout spark-consumer
 DROPIN
 
 changed=false
-for f in image consumer.env consumer.args consumer.stop-timeout; do
+for f in image consumer.env consumer.args security-revision consumer.stop-timeout; do
   if ! cmp --silent "$staging/$f" "$conf/$f"; then
     changed=true
   fi
@@ -376,7 +407,7 @@ if [ "$changed" = false ] && systemctl is-active --quiet spark-consumer.service;
 fi
 
 # One driver per checkpoint: the old driver is gone before the new one starts. It stops under the stop timeout it
-# was started with (the drop-in installed now), so a shorter new grace period never cuts a running batch short.
+# was started with (the drop-in installed then), so a shorter new grace period never cuts a running batch short.
 old_timeout="$(cat "$conf/consumer.stop-timeout" 2>/dev/null || echo ${STOP_GRACE_SECONDS})"
 systemctl stop spark-consumer.service
 for _ in $(seq 1 $((old_timeout + ${DOCKER_STOP_MARGIN_SECONDS}))); do
@@ -391,13 +422,14 @@ if docker container inspect spark-consumer >/dev/null 2>&1; then
 fi
 
 image_changed=false
-if ! cmp --silent "$staging/image" "$conf/image"; then
+if ! cmp --silent "$staging/image" "$conf/image" || ! cmp --silent "$staging/security-revision" "$conf/security-revision"; then
   image_changed=true
 fi
 image="$(cat "$staging/image")"
 install -m 0644 "$staging/image" "$conf/image"
 install -m 0600 "$staging/consumer.env" "$conf/consumer.env"
 install -m 0600 "$staging/consumer.args" "$conf/consumer.args"
+install -m 0644 "$staging/security-revision" "$conf/security-revision"
 install -d -m 0755 "$dropin_dir"
 install -m 0644 "$staging/stop-timeout.conf" "$dropin_dir/stop-timeout.conf"
 install -m 0644 "$staging/consumer.stop-timeout" "$conf/consumer.stop-timeout"
@@ -405,7 +437,8 @@ systemctl daemon-reload
 
 systemctl enable ${MASTER_ROLES.map((r) => `spark-${r}.service`).join(" ")}
 if [ "$image_changed" = true ]; then
-  # Master and history run the same build as the driver; the workers reconnect to the restarted master.
+  # Master and history run the same build (and the same Spark secret) as the driver; the workers reconnect to
+  # the restarted master.
   systemctl restart spark-master.service spark-history.service
 else
   systemctl start spark-master.service spark-history.service
@@ -452,6 +485,11 @@ export function deployDocumentContent(): string {
                 type: "String",
                 description: "The consumer's job flags, one per line, base64.",
                 allowedPattern: BASE64_PATTERN,
+            },
+            [DEPLOY_PARAMETERS.securityRevision]: {
+                type: "String",
+                description: "The versions of the Spark secret and UI certificate; a new one restarts every role on the master.",
+                allowedPattern: REVISION_PATTERN,
             },
             [DEPLOY_PARAMETERS.stopTimeoutSeconds]: {
                 type: "String",

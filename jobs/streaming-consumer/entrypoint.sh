@@ -18,6 +18,15 @@
 #       SPARK_SUBMIT_OPTS_EXTRA (optional): more spark-submit options, word-split.
 #       SIGTERM is forwarded to the Python driver: the running batch commits and it exits 0 (or 4 if the batch
 #         outlasts --stop-grace-period; see README.md).
+#   entrypoint.sh producer --bootstrap-servers H:P --topic T [--events-per-second N] [--malformed-percent P]
+#       the demo producer (demo_producer/, engine local): valid events plus a share of malformed ones.
+#   entrypoint.sh driver --properties-file F --class C <main file> [job flags...]
+#       Spark on Kubernetes (the Spark Operator's spark-submit in cluster mode) starts the driver pod with these
+#       arguments. Runs spark-submit in client mode inside the pod like the Spark image's own entrypoint does,
+#       but with the consumer's SIGTERM forwarding, so deleting the pod stops the query cleanly.
+#       SPARK_DRIVER_BIND_ADDRESS (required; Spark sets it to the pod's IP). KAFKA_TOPICS as for consumer.
+#   entrypoint.sh executor
+#       A Spark on Kubernetes executor pod: handed to the Spark image's own entrypoint unchanged.
 #
 # Overridable locations, so tests run this script outside Docker with the pip pyspark:
 #   SPARK_HOME (default /opt/spark)
@@ -25,6 +34,7 @@
 #     own jars folder they go on the classpath through SPARK_DIST_CLASSPATH, which puts them in the
 #     same (system) classloader as in the image: aws-msk-iam-auth must load beside kafka-clients.
 #   STREAMING_CONSUMER_HOME (default: this script's folder): where main.py and streaming_consumer/ are.
+#   SPARK_IMAGE_ENTRYPOINT (default /opt/entrypoint.sh): the Spark image's entrypoint, for the executor role.
 set -euo pipefail
 
 SPARK_HOME="${SPARK_HOME:-/opt/spark}"
@@ -42,6 +52,34 @@ fi
 
 role="${1:-}"
 [[ $# -gt 0 ]] && shift
+
+# Runs spark-submit with the given arguments until it exits, and returns its status. spark-submit runs the JVM, which
+# runs Python as its child. A SIGTERM to the JVM would tear the session down under the running batch; sent to the
+# Python driver it stops the query between writes and exits 0, after which the JVM exits on its own. So: run in the
+# background, forward.
+submit_forwarding_term() {
+  "$SPARK_HOME/bin/spark-submit" "$@" &
+  submit_pid=$!
+  # shellcheck disable=SC2317,SC2329 # invoked by the trap
+  forward() {
+    local drivers
+    drivers="$(pgrep -P "$submit_pid" -f 'main\.py' || true)"
+    if [[ -n "$drivers" ]]; then
+      # shellcheck disable=SC2086
+      kill -TERM $drivers 2>/dev/null || true
+    else
+      kill -TERM "$submit_pid" 2>/dev/null || true
+    fi
+  }
+  trap forward TERM INT
+  status=0
+  while true; do
+    wait "$submit_pid" && status=0 || status=$?
+    # wait returns >128 when a trapped signal interrupted it; the child may still be running.
+    kill -0 "$submit_pid" 2>/dev/null || break
+  done
+  return "$status"
+}
 
 case "$role" in
   master)
@@ -72,37 +110,33 @@ case "$role" in
     [[ -n "${SPARK_SUBMIT_OPTS_EXTRA:-}" ]] && submit+=($SPARK_SUBMIT_OPTS_EXTRA)
     job=("$@")
     [[ -n "${KAFKA_TOPICS:-}" ]] && job+=(--ensure-topics "$KAFKA_TOPICS")
-
-    # spark-submit runs the JVM, which runs Python as its child. A SIGTERM to the JVM would tear the
-    # session down under the running batch; sent to the Python driver it stops the query between
-    # writes and exits 0, after which the JVM exits on its own. So: run in the background, forward.
-    "$SPARK_HOME/bin/spark-submit" "${submit[@]}" "$JOB_HOME/main.py" "${job[@]}" &
-    submit_pid=$!
-    # shellcheck disable=SC2317,SC2329 # invoked by the trap
-    forward() {
-      local drivers
-      drivers="$(pgrep -P "$submit_pid" -f 'main\.py' || true)"
-      if [[ -n "$drivers" ]]; then
-        # shellcheck disable=SC2086
-        kill -TERM $drivers 2>/dev/null || true
-      else
-        kill -TERM "$submit_pid" 2>/dev/null || true
-      fi
-    }
-    trap forward TERM INT
     status=0
-    while true; do
-      wait "$submit_pid" && status=0 || status=$?
-      # wait returns >128 when a trapped signal interrupted it; the child may still be running.
-      kill -0 "$submit_pid" 2>/dev/null || break
-    done
+    submit_forwarding_term "${submit[@]}" "$JOB_HOME/main.py" "${job[@]}" || status=$?
     exit "$status"
     ;;
+  producer)
+    export PYTHONPATH="$JOB_HOME${PYTHONPATH:+:$PYTHONPATH}"
+    exec "${PYSPARK_PYTHON:-python3}" -m demo_producer "$@"
+    ;;
+  driver)
+    [[ -n "${SPARK_DRIVER_BIND_ADDRESS:-}" ]] || die "driver needs SPARK_DRIVER_BIND_ADDRESS (Spark on Kubernetes sets it to the pod's IP)"
+    # The arguments end with the job's flags, so --ensure-topics goes last, as for consumer.
+    job=("$@")
+    [[ -n "${KAFKA_TOPICS:-}" ]] && job+=(--ensure-topics "$KAFKA_TOPICS")
+    status=0
+    submit_forwarding_term --conf "spark.driver.bindAddress=$SPARK_DRIVER_BIND_ADDRESS" \
+      --conf "spark.executorEnv.SPARK_DRIVER_POD_IP=$SPARK_DRIVER_BIND_ADDRESS" \
+      --deploy-mode client "${job[@]}" || status=$?
+    exit "$status"
+    ;;
+  executor)
+    exec "${SPARK_IMAGE_ENTRYPOINT:-/opt/entrypoint.sh}" executor "$@"
+    ;;
   ""|-h|--help)
-    sed -n '2,32p' "${BASH_SOURCE[0]}"
+    sed -n '2,/^set -euo pipefail$/{/^#/p}' "${BASH_SOURCE[0]}"
     [[ -n "$role" ]] || exit 64
     ;;
   *)
-    die "unknown role '$role'; expected one of: master, worker, history, consumer"
+    die "unknown role '$role'; expected one of: master, worker, history, consumer, driver, executor, producer"
     ;;
 esac

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Fetch the consumer's JVM dependencies (jobs/streaming-consumer/jvm-dependencies.txt) into a folder.
 #
-#   fetch-jars.sh DEST_DIR SPARK_JARS_DIR [--skip-not-on-emr]
+#   fetch-jars.sh DEST_DIR SPARK_JARS_DIR [--skip-not-on-emr] [--spark-version X.Y.Z]
+#
+# --spark-version moves every org.apache.spark artifact of the list to that version (the EMR engine's jars follow
+# the cluster's Spark). DEST_DIR/.manifest lists what was kept: "group:artifact:version<TAB>file.jar" per line.
 #
 # Used by the Dockerfile (it lives here, inside the image's build context) and, through
 # scripts/fetch-jars.sh, by the tests: the image and the tests get the same jars.
@@ -18,10 +21,19 @@ die() { echo "error: $*" >&2; exit 1; }
 source "$JOB_DIR/mvn-resolve.sh"
 
 
-dest=${1:?usage: fetch-jars.sh DEST_DIR SPARK_JARS_DIR [--skip-not-on-emr]}
-spark_jars=${2:?usage: fetch-jars.sh DEST_DIR SPARK_JARS_DIR [--skip-not-on-emr]}
+usage="usage: fetch-jars.sh DEST_DIR SPARK_JARS_DIR [--skip-not-on-emr] [--spark-version X.Y.Z]"
+dest=${1:?$usage}
+spark_jars=${2:?$usage}
+shift 2
 skip_emr=false
-[[ "${3:-}" == "--skip-not-on-emr" ]] && skip_emr=true
+spark_version=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --skip-not-on-emr) skip_emr=true; shift ;;
+    --spark-version) spark_version=${2:?$usage}; shift 2 ;;
+    *) die "$usage; got '$1'" ;;
+  esac
+done
 [[ -d "$spark_jars" ]] || die "Spark jars folder '$spark_jars' does not exist"
 list="$JOB_DIR/jvm-dependencies.txt"
 
@@ -38,11 +50,14 @@ while read -r coord tag _; do
   [[ -z "$coord" || "$coord" == \#* ]] && continue
   [[ "$tag" == "not-on-emr" && $skip_emr == true ]] && continue
   [[ -z "$tag" || "$tag" == "not-on-emr" ]] || die "$list: unknown tag '$tag' after $coord"
+  if [[ -n "$spark_version" && "$coord" == org.apache.spark:* ]]; then
+    coord="${coord%:*}:$spark_version"
+  fi
   coords+=("$coord")
 done <"$list"
 
 stamp="$dest/.stamp"
-want="$( (cat "$list" "${BASH_SOURCE[0]}"; echo "$skip_emr"; ls "$spark_jars") | sha256sum | cut -d' ' -f1)"
+want="$( (cat "$list" "${BASH_SOURCE[0]}"; echo "$skip_emr $spark_version"; ls "$spark_jars") | sha256sum | cut -d' ' -f1)"
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
   echo "jars up to date in $dest"
   exit 0
@@ -55,6 +70,7 @@ while IFS=$'\t' read -r gav path; do
   [[ "$EXCLUDED_GROUPS" == *" $g "* || "$EXCLUDED_ARTIFACTS" == *" $a "* ]] && continue
   if compgen -G "$spark_jars/$a-[0-9]*.jar" >/dev/null; then continue; fi
   cp "$path" "$dest/"
+  printf '%s\t%s\n' "$gav" "$(basename "$path")" >>"$dest/.manifest"
 done <<<"$resolved"
 echo "$want" >"$stamp"
 echo "fetched $(find "$dest" -name "*.jar" | wc -l) jars into $dest"

@@ -11,6 +11,7 @@ import { parse as parseYaml } from "yaml";
 export interface Registered {
     readonly type: string;
     readonly name: string;
+    /** The URN the engine assigned (with the parent type chain); a constructed one until registration completes. */
     readonly urn: string;
     readonly inputs: Record<string, any>;
     readonly parent: string;
@@ -21,10 +22,27 @@ export interface Registered {
     readonly replaceOnChanges: string[];
     readonly deleteBeforeReplace: boolean;
     readonly custom: boolean;
+    /** URNs of the resources this one explicitly depends on (`dependsOn`). */
+    readonly dependencies: string[];
+    /** Output properties the engine must keep secret (`additionalSecretOutputs`). */
+    readonly additionalSecretOutputs: string[];
 }
 
 export const ACCOUNT_ID = "123456789012";
+/** What a mocked random.RandomPassword yields: tests look for it in places a secret must never be. */
+/**
+ * The value the mocks give a random.RandomPassword: letters and digits like the real one (special: false), and
+ * recognisable, so tests can look for it in plain inputs.
+ */
+export function mockGeneratedSecret(name: string, length = 32): string {
+    return `MOCKSECRET${name.replace(/[^A-Za-z0-9]/g, "")}`.padEnd(length, "x");
+}
 export const REGION = "eu-west-1";
+
+/** The id the mocks give a docker.RemoteImage: it follows the name (and so the pinned digest), as a real pull would. */
+export function mockImageId(name: string): string {
+    return `sha256:${require("crypto").createHash("sha256").update(name).digest("hex")}`;
+}
 
 /** Extra computed state a test wants a type to return (e.g. a cluster's bootstrap brokers). */
 export type StateHook = (args: pulumi.runtime.MockResourceArgs) => Record<string, any> | undefined;
@@ -56,6 +74,10 @@ function defaultState(args: pulumi.runtime.MockResourceArgs): Record<string, any
         case "aws:kms/key:Key":
             state.keyId = `${args.name}-key-id`;
             break;
+        case "aws:cloudwatch/logGroup:LogGroup":
+            state.name = args.inputs.name ?? `${args.name}-abc1234`;
+            state.arn = `arn:aws:logs:${REGION}:${ACCOUNT_ID}:log-group:${state.name}`;
+            break;
         case "aws:emr/securityConfiguration:SecurityConfiguration":
             // Auto-named like the provider does, so a cluster's securityConfiguration (= its name) is set under mocks.
             state.name = args.inputs.name ?? `${args.name}-abc1234`;
@@ -78,6 +100,54 @@ function defaultState(args: pulumi.runtime.MockResourceArgs): Record<string, any
             state.registryId = ACCOUNT_ID;
             state.repositoryUrl = `${ACCOUNT_ID}.dkr.ecr.${REGION}.amazonaws.com/${state.name}`;
             state.arn = `arn:aws:ecr:${REGION}:${ACCOUNT_ID}:repository/${state.name}`;
+            break;
+        case "docker:index/remoteImage:RemoteImage":
+            // An image id that follows the name (and so the pinned digest), as a real pull would.
+            state.imageId = mockImageId(String(args.inputs.name));
+            break;
+        case "random:index/randomPassword:RandomPassword":
+            // Letters and digits like the real one (special: false), and recognisable: tests look for it in plain inputs.
+            state.result = mockGeneratedSecret(args.name, args.inputs.length);
+            break;
+        case "tls:index/privateKey:PrivateKey":
+            state.privateKeyPem = `-----BEGIN RSA PRIVATE KEY-----\nMOCKPRIVATEKEY-${args.name}\n-----END RSA PRIVATE KEY-----\n`;
+            state.publicKeyPem = `-----BEGIN PUBLIC KEY-----\nMOCKPUBLICKEY-${args.name}\n-----END PUBLIC KEY-----\n`;
+            break;
+        case "tls:index/selfSignedCert:SelfSignedCert":
+        case "tls:index/locallySignedCert:LocallySignedCert":
+            state.certPem = `-----BEGIN CERTIFICATE-----\nMOCKCERT-${args.name}\n-----END CERTIFICATE-----\n`;
+            // Recorded once at creation by the real provider; a fixed value here.
+            state.validityEndTime = "2027-01-01T00:00:00Z";
+            break;
+        case "tls:index/certRequest:CertRequest":
+            state.certRequestPem = `-----BEGIN CERTIFICATE REQUEST-----\nMOCKCSR-${args.name}\n-----END CERTIFICATE REQUEST-----\n`;
+            break;
+        case "aws:secretsmanager/secret:Secret":
+            state.arn = `arn:aws:secretsmanager:${REGION}:${ACCOUNT_ID}:secret:${args.name}-AbCdEf`;
+            break;
+        case "aws:secretsmanager/secretVersion:SecretVersion":
+            // AWS's version ids are UUIDs; one per content, as a new value gets a new version.
+            state.versionId = require("crypto").createHash("sha256").update(JSON.stringify(args.inputs)).digest("hex").slice(0, 32);
+            break;
+        case "aws:eks/cluster:Cluster": {
+            // What EKS reports for a cluster: its endpoint, CA and OIDC issuer (IRSA trust policies name the issuer).
+            const clusterName = args.inputs.name ?? `${args.name}-abc1234`;
+            state.name = clusterName;
+            state.arn = `arn:aws:eks:${REGION}:${ACCOUNT_ID}:cluster/${clusterName}`;
+            state.endpoint = `https://MOCKENDPOINT.gr7.${REGION}.eks.amazonaws.com`;
+            state.certificateAuthority = { data: Buffer.from(`MOCKCA-${clusterName}`).toString("base64") };
+            state.identities = [{ oidcs: [{ issuer: `https://oidc.eks.${REGION}.amazonaws.com/id/MOCKOIDC${clusterName.replace(/[^A-Za-z0-9]/g, "").toUpperCase()}` }] }];
+            break;
+        }
+        case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+            state.arn = `arn:aws:iam::${ACCOUNT_ID}:oidc-provider/${String(args.inputs.url).replace(/^https:\/\//, "")}`;
+            break;
+        case "aws:iam/role:Role":
+            state.name = args.inputs.name ?? `${args.name}-abc1234`;
+            state.arn = `arn:aws:iam::${ACCOUNT_ID}:role/${state.name}`;
+            break;
+        case "aws:ec2/launchTemplate:LaunchTemplate":
+            state.latestVersion = 1;
             break;
         case "docker-build:index:Image":
             // A registry digest that follows the tags, as a real push of a different build would.
@@ -121,6 +191,8 @@ function invokeResult(args: pulumi.runtime.MockCallArgs): Record<string, any> {
 
 /** What the mocks have seen so far, in registration order. */
 export const registered: Registered[] = [];
+/** The data sources (invokes) the program called, by token. */
+export const invoked: string[] = [];
 
 /**
  * Installs the mocks and starts recording. Call in `beforeAll` (or at the top of a file) before importing the
@@ -128,6 +200,7 @@ export const registered: Registered[] = [];
  */
 export async function setupMocks(opts: { stack?: string; project?: string; preview?: boolean; hook?: StateHook } = {}): Promise<void> {
     registered.length = 0;
+    invoked.length = 0;
     await pulumi.runtime.setMocks(
         {
             newResource(args) {
@@ -135,6 +208,7 @@ export async function setupMocks(opts: { stack?: string; project?: string; previ
                 return { id: args.inputs.name ?? `${args.name}-id`, state: { ...defaultState(args), ...extra } };
             },
             call(args) {
+                invoked.push(args.token);
                 return invokeResult(args);
             },
         },
@@ -148,7 +222,7 @@ export async function setupMocks(opts: { stack?: string; project?: string; previ
     const original = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req: any, callback: any) => {
         const { deserializeProperties } = require("@pulumi/pulumi/runtime/rpc");
-        registered.push({
+        const entry: { -readonly [K in keyof Registered]: Registered[K] } = {
             type: req.getType(),
             name: req.getName(),
             urn: `urn:pulumi:${opts.stack ?? "test"}::${opts.project ?? "spark-streaming"}::${req.getType()}::${req.getName()}`,
@@ -161,8 +235,17 @@ export async function setupMocks(opts: { stack?: string; project?: string; previ
             replaceOnChanges: req.getReplaceonchangesList(),
             deleteBeforeReplace: req.getDeletebeforereplace(),
             custom: req.getCustom(),
+            dependencies: req.getDependenciesList(),
+            additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+        };
+        registered.push(entry);
+        return original(req, (err: any, resp: any) => {
+            // The URN the engine assigns (with the parent type chain): what `dependencies` and `parent` refer to.
+            if (!err && resp) {
+                entry.urn = resp.getUrn();
+            }
+            callback(err, resp);
         });
-        return original(req, callback);
     };
 }
 
@@ -232,7 +315,17 @@ export function stackConfig(stack: string): Record<string, string> {
     return out;
 }
 
-/** Loads a shipped stack file as the program's config (call before importing index.ts). */
-export function useStackConfig(stack: string): void {
-    pulumi.runtime.setAllConfig(stackConfig(stack));
+/**
+ * Loads a shipped stack file as the program's config (call before importing index.ts). `overrides` replaces keys
+ * (project-qualified, e.g. `spark-streaming:engine`), to run a stack with the other engine.
+ */
+export function useStackConfig(stack: string, overrides: Record<string, string> = {}, secrets: Record<string, string> = {}): void {
+    // The CLI decrypts secrets into the same map and lists their keys separately (PULUMI_CONFIG_SECRET_KEYS), which is
+    // how getSecret/requireSecret know to wrap them: `secrets` are handed over exactly that way.
+    pulumi.runtime.setAllConfig({ ...stackConfig(stack), ...overrides, ...secrets }, Object.keys(secrets));
+}
+
+/** Whether a recorded input is a Pulumi secret (the engine's wire form of `pulumi.secret(...)`). */
+export function isSecret(value: unknown): value is { value: unknown } {
+    return value !== null && typeof value === "object" && (value as Record<string, unknown>)["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270";
 }

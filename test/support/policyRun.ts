@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { promiseOf, Registered, registered, settleRegistrations, setupMocks, useStackConfig } from "./mocks";
+import { promiseOf, Registered, registered, settleRegistrations, setupMocks, StateHook, useStackConfig } from "./mocks";
 
 // Runs the whole program (index.ts) under mocks with a shipped stack file's config and returns what it
 // registered in the shape the policy pack's stack runner takes: real URNs, inputs as props, each resource's
@@ -15,6 +15,8 @@ export interface ProgramResource extends Registered {
     readonly realUrn: string;
     /** Input property name → URNs of the resources it depends on. */
     readonly propertyDependencies: Record<string, string[]>;
+    /** URNs of every resource it depends on (its inputs' and its dependsOn), as the engine orders them. */
+    readonly dependencies: string[];
     /** The explicit provider resource this resource was registered with, if any. */
     readonly providerResource?: { type: string; name: string; urn: string; props: Record<string, any> };
 }
@@ -25,9 +27,15 @@ function providerUrn(ref: string): string {
     return cut > 0 ? ref.slice(0, cut) : ref;
 }
 
-export async function registerProgram(stack: string, programPath = "../../index"): Promise<ProgramResource[]> {
-    await setupMocks({ stack });
-    const extra = new Map<string, { urn: string; deps: Record<string, string[]> }>();
+export async function registerProgram(
+    stack: string,
+    programPath = "../../index",
+    overrides: Record<string, string> = {},
+    secrets: Record<string, string> = {},
+    hook?: StateHook,
+): Promise<ProgramResource[]> {
+    await setupMocks({ stack, hook });
+    const extra = new Map<string, { urn: string; deps: Record<string, string[]>; all: string[] }>();
     const key = (parent: string, type: string, name: string) => `${parent}|${type}|${name}`;
     const monitor = (pulumi.runtime as any).getMonitor();
     const inner = monitor.registerResource.bind(monitor);
@@ -38,12 +46,12 @@ export async function registerProgram(stack: string, programPath = "../../index"
         });
         return inner(req, (err: any, resp: any) => {
             if (!err && resp) {
-                extra.set(key(req.getParent(), req.getType(), req.getName()), { urn: resp.getUrn(), deps });
+                extra.set(key(req.getParent(), req.getType(), req.getName()), { urn: resp.getUrn(), deps, all: req.getDependenciesList() });
             }
             callback(err, resp);
         });
     };
-    useStackConfig(stack);
+    useStackConfig(stack, overrides, secrets);
     try {
         const program = await import(programPath);
         // Resolving the exports drives every output chain.
@@ -58,15 +66,16 @@ export async function registerProgram(stack: string, programPath = "../../index"
 
     const withExtra = registered.map((r) => {
         const found = extra.get(key(r.parent, r.type, r.name));
-        return { r, urn: found?.urn ?? r.urn, deps: found?.deps ?? {} };
+        return { r, urn: found?.urn ?? r.urn, deps: found?.deps ?? {}, all: found?.all ?? [] };
     });
     const byUrn = new Map(withExtra.map((x) => [x.urn, x.r]));
-    return withExtra.map(({ r, urn, deps }) => {
+    return withExtra.map(({ r, urn, deps, all }) => {
         const provider = r.provider ? byUrn.get(providerUrn(r.provider)) : undefined;
         return {
             ...r,
             realUrn: urn,
             propertyDependencies: deps,
+            dependencies: all,
             providerResource: provider ? { type: provider.type, name: provider.name, urn: providerUrn(r.provider), props: provider.inputs } : undefined,
         };
     });

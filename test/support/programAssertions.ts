@@ -38,15 +38,19 @@ export function expectStandardOutputs(outputs: StackOutputs, consumer: string, t
 }
 
 
-/** The consumer's flags (as an engine hands them to the job) point at this stack's brokers, topic and S3 locations. */
-export function expectConsumerWiring(args: string[], outputs: StackOutputs): void {
+/**
+ * The consumer's flags (as an engine hands them to the job) point at this stack's brokers, topic and S3 locations.
+ * `kafka` overrides what the consumer must use where it differs from the outputs (engine local: the brokers' internal
+ * listener and plaintext, while kafkaBootstrapBrokers is for producers on the host).
+ */
+export function expectConsumerWiring(args: string[], outputs: StackOutputs, kafka: { bootstrap?: string; auth?: string } = {}): void {
     const flag = (name: string) => args[args.indexOf(name) + 1];
-    expect(flag("--bootstrap-servers")).toBe(outputs.kafkaBootstrapBrokers);
+    expect(flag("--bootstrap-servers")).toBe(kafka.bootstrap ?? outputs.kafkaBootstrapBrokers);
     expect(flag("--topic")).toBe("events");
     expect(flag("--output")).toBe(outputs.outputLocation);
     expect(flag("--dead-letter")).toBe(outputs.deadLetterLocation);
     expect(flag("--checkpoint")).toBe(outputs.checkpointLocation);
-    expect(flag("--kafka-auth")).toBe("iam");
+    expect(flag("--kafka-auth")).toBe(kafka.auth ?? "iam");
 }
 
 /** The tests every shipped stack must pass; `outputs` is read lazily, after the file's `beforeAll` ran the program. */
@@ -75,7 +79,7 @@ export function describeEveryStack(stack: string, engine: string, outputs: () =>
     });
 
     test("the data lake bucket is hardened", () => {
-        const bucket = one("aws:s3/bucket:Bucket");
+        const bucket = one("aws:s3/bucket:Bucket", "data-lake-bucket");
         const kinds = registered.filter((r) => r.parent === bucket.parent).map((r) => r.type);
         expect(kinds).toEqual(
             expect.arrayContaining([
@@ -87,9 +91,9 @@ export function describeEveryStack(stack: string, engine: string, outputs: () =>
                 "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
             ]),
         );
-        const pab = one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs;
+        const pab = one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "data-lake-public-access").inputs;
         expect(pab).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
-        expect(one("aws:kms/key:Key").inputs.enableKeyRotation).toBe(true);
+        expect(one("aws:kms/key:Key", "data-lake-key").inputs.enableKeyRotation).toBe(true);
     });
 
     test("Kafka is MSK with IAM auth over TLS, and its bootstrap brokers are an output", () => {

@@ -22,6 +22,7 @@ export function installedStopDropIn(stopTimeoutSeconds: string): string {
             imageUri: "r.example/x@sha256:" + "ab".repeat(32),
             consumerEnv: Buffer.from("A=1\n").toString("base64"),
             consumerArgs: Buffer.from("--topic\nevents\n").toString("base64"),
+            securityRevision: "v1",
             stopTimeoutSeconds,
         })
             .split(CONF_DIR)

@@ -26,6 +26,11 @@ def jar_paths() -> list[str]:
     return sorted(str(p) for p in jars_dir().glob("*.jar"))
 
 
+def s3_compatible_settings() -> dict[str, str]:
+    """S3A settings for S3-compatible endpoints, shared with the local engine (components/local/s3a.ts)."""
+    return json.loads((JOB_DIR / "s3-compatible.json").read_text())["settings"]
+
+
 @dataclass
 class S3Env:
     endpoint: str
@@ -34,14 +39,14 @@ class S3Env:
 
     def hadoop_conf(self) -> dict[str, str]:
         return {
+            # What every S3-compatible endpoint needs: the same file the local engine's program reads.
+            **s3_compatible_settings(),
             "fs.s3a.endpoint": self.endpoint,
             "fs.s3a.endpoint.region": "us-east-1",
-            "fs.s3a.path.style.access": "true",
-            "fs.s3a.connection.ssl.enabled": "false",
+            "fs.s3a.connection.ssl.enabled": str(self.endpoint.startswith("https://")).lower(),
             "fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
             "fs.s3a.access.key": "test",
             "fs.s3a.secret.key": "test",
-            "fs.s3a.change.detection.mode": "none",
             "fs.s3a.attempts.maximum": "3",
             "fs.s3a.retry.limit": "3",
         }
@@ -113,11 +118,12 @@ class JobRun:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
 
 
-def start_job(args: list[str], log_path: Path, cmd: list[str] | None = None, env: dict | None = None) -> JobRun:
+def start_job(args: list[str], log_path: Path, cmd: list[str] | None = None, env: dict | None = None,
+              cwd: Path | None = None) -> JobRun:
     log = open(log_path, "ab")
     proc = subprocess.Popen(
         (cmd or [sys.executable, "-m", "streaming_consumer"]) + args,
-        cwd=JOB_DIR,
+        cwd=cwd or JOB_DIR,
         env=env or python_env(),
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -148,6 +154,20 @@ def job_args(bootstrap: str, topic: str, base: str, s3, *extra: str, local: bool
         *local_job_flags(local),
         *extra,
     ]
+
+
+def stop_process_groups(procs: list[subprocess.Popen]) -> None:
+    """SIGTERM each process group (newest first), then wait; SIGKILL what does not exit in 30 s."""
+    for p in reversed(procs):
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    for p in procs:
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
 
 
 def wait_until(predicate, timeout: float, what: str, interval: float = 0.5):

@@ -15,7 +15,7 @@ from pathlib import Path
 import pyspark
 import pytest
 
-from helpers import JOB_DIR, jars_dir, job_args, produce, start_job, wait_until
+from helpers import JOB_DIR, jars_dir, job_args, produce, start_job, stop_process_groups, wait_until
 from test_end_to_end import assert_exactly_once, mixed_values
 
 ENTRYPOINT = JOB_DIR / "entrypoint.sh"
@@ -92,9 +92,32 @@ def test_consumer_role_defaults_to_local_mode_without_event_logs(stub_spark):
     assert not any("eventLog" in a for a in out["argv"]) and out["dist_cp"] is None
 
 
+def test_driver_role_submits_what_spark_on_kubernetes_passes_in_client_mode_bound_to_the_pod_address(stub_spark):
+    topics = '[{"name": "events", "partitions": 3}]'
+    k8s_args = ["--properties-file", "/opt/spark/conf/spark.properties", "--class", "org.apache.spark.deploy.PythonRunner",
+                "local:///opt/streaming-consumer/main.py", "--topic", "a b"]
+    rc, err = entry(stub_spark, "driver", *k8s_args)
+    assert rc == 64 and "SPARK_DRIVER_BIND_ADDRESS" in err
+    rc, out = entry(stub_spark, "driver", *k8s_args, SPARK_DRIVER_BIND_ADDRESS="10.1.2.3", KAFKA_TOPICS=topics)
+    assert rc == 0
+    assert out["tool"] == "spark-submit"
+    assert out["argv"] == [
+        "--conf", "spark.driver.bindAddress=10.1.2.3", "--conf", "spark.executorEnv.SPARK_DRIVER_POD_IP=10.1.2.3",
+        "--deploy-mode", "client", *k8s_args, "--ensure-topics", topics,
+    ]
+
+
+def test_executor_role_hands_over_to_the_spark_images_entrypoint(stub_spark, tmp_path):
+    image_entrypoint = tmp_path / "entrypoint.sh"
+    image_entrypoint.write_text(f"#!/usr/bin/env bash\nexec {sys.executable} -c 'import json,sys; print(json.dumps({{\"argv\": sys.argv[1:]}}))' \"$@\"\n")
+    image_entrypoint.chmod(0o755)
+    rc, out = entry(stub_spark, "executor", SPARK_IMAGE_ENTRYPOINT=str(image_entrypoint))
+    assert rc == 0 and out["argv"] == ["executor"]
+
+
 def test_unknown_role_is_refused(stub_spark):
-    rc, err = entry(stub_spark, "driver")
-    assert rc == 64 and "unknown role 'driver'" in err
+    rc, err = entry(stub_spark, "scheduler")
+    assert rc == 64 and "unknown role 'scheduler'" in err and "driver, executor" in err
 
 
 # --- a real cluster -------------------------------------------------------------------------------
@@ -147,16 +170,7 @@ def standalone_cluster(tmp_path):
         wait_until(lambda: len([w for w in master_state(ui)["workers"] if w["state"] == "ALIVE"]) == 2, 90, "two live workers")
         yield f"spark://127.0.0.1:{port}", ui
     finally:
-        for p in reversed(procs):
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for p in procs:
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
+        stop_process_groups(procs)
 
 
 def _try(fn):

@@ -63,6 +63,15 @@ def test_fetched_jars_never_duplicate_a_jar_spark_ships():
     assert not any(a.startswith(("hadoop-azure", "hadoop-aliyun", "hadoop-openstack", "gcs-connector")) for a in fetched)
 
 
+def test_the_image_installs_the_demo_producers_pinned_client_and_ships_its_code():
+    dockerfile = (JOB_DIR / "Dockerfile").read_text()
+    pins = [l for l in (JOB_DIR / "requirements-producer.txt").read_text().splitlines() if l and not l.startswith("#")]
+    assert pins and all(re.fullmatch(r"[A-Za-z0-9_.-]+==[\w.]+", p) for p in pins), pins
+    assert "pip install --no-cache-dir -r /tmp/requirements-producer.txt" in dockerfile
+    assert "COPY demo_producer/ /opt/streaming-consumer/demo_producer/" in dockerfile
+    assert "-r requirements-producer.txt" in (JOB_DIR / "requirements-dev.txt").read_text().splitlines()
+
+
 def test_entrypoint_and_scripts_pass_shellcheck():
     import subprocess
     import sys
@@ -73,7 +82,9 @@ def test_entrypoint_and_scripts_pass_shellcheck():
     scripts = [JOB_DIR / "entrypoint.sh", JOB_DIR / "fetch-jars.sh"] + [
         repo / "scripts" / name for name in (
             "lib.sh", "setup-python.sh", "test-python.sh", "bench-consumer.sh", "bench-transform.sh", "fetch-jars.sh", "fetch-kafka.sh",
-            "kafka-start.sh", "kafka-stop.sh", "moto-start.sh", "moto-stop.sh",
+            "kafka-start.sh", "kafka-stop.sh", "moto-start.sh", "moto-stop.sh", "fetch-emr-jars.sh", "lock-emr-jars.sh",
+            "local-env.sh", "local-up.sh", "local-down.sh",
+            "helm.sh", "test-setup.sh", "go-tool.sh", "actionlint.sh",
         )
     ]
     proc = subprocess.run([str(shellcheck), "-x", *map(str, scripts)], capture_output=True, text=True, cwd=repo)
