@@ -10,6 +10,9 @@ records/s of the transform on local[2].
 Prints records/s of wall-clock time and records per CPU-second (CPU time of the JVM and its Python workers, read
 from /proc): on a shared machine the second moves far less with other people's load, so compare that one.
 
+--baseline times, on the same rows, the plain query issue 15 compares with: from_json with the event schema and
+year/month/day/hour of event_time, written to the noop sink (no validation, no dead letter).
+
 --job-dir points at a jobs/streaming-consumer folder, so an older build (e.g. `git archive <commit>
 jobs/streaming-consumer | tar -x -C /tmp/old`) can be measured on the same machine in the same way.
 """
@@ -56,6 +59,7 @@ def main() -> None:
     p.add_argument("--records", type=int, default=300_000)
     p.add_argument("--invalid-share", type=float, default=0.01)
     p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--baseline", action="store_true", help="time plain from_json + hour partitioning instead")
     args = p.parse_args()
     sys.path.insert(0, args.job_dir)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -100,7 +104,16 @@ def main() -> None:
 
     takes_cache = "cache" in inspect.signature(T.classify).parameters
 
+    def plain_batch() -> tuple[int, int]:
+        parsed = src.select(F.from_json(F.col("value").cast("string"), EVENT_SCHEMA).alias("r"), "offset").select("r.*", "offset")
+        ts = F.col("event_time")
+        parsed.select("*", F.year(ts).alias("year"), F.month(ts).alias("month"), F.dayofmonth(ts).alias("day"),
+                      F.hour(ts).alias("hour")).write.format("noop").mode("overwrite").save()
+        return args.records, 0
+
     def one_batch() -> tuple[int, int]:
+        if args.baseline:
+            return plain_batch()
         held = []
         if takes_cache:
             def cache(d):
@@ -126,7 +139,7 @@ def main() -> None:
         n_valid, n_dead = one_batch()
         times.append(time.monotonic() - start)
         cpus.append(cpu_seconds(jvm_pid) - cpu)
-    print(f"job dir: {args.job_dir}")
+    print(f"job dir: {args.job_dir}" + (" (baseline: plain from_json + hour partitioning)" if args.baseline else ""))
     print(f"records: {args.records} ({n_valid} valid, {n_dead} dead letter); runs: "
           + ", ".join(f"{t:.2f}s wall/{c:.2f}s CPU" for t, c in zip(times, cpus)))
     print(f"transform: {args.records / statistics.median(times):,.0f} records/s wall-clock (median, local[2]); "

@@ -22,7 +22,8 @@ Athena, Glue, pyarrow or any S3 listing do not. So in the first batch of every r
 written (no write of this query is in flight then), `remove_stray_files` deletes from both locations the
 files this sink wrote that its log does not list: Spark part-file names only, never `_spark_metadata` or
 other hidden files, never a file older than the checkpoint (this query's birth), and, with a log retention,
-only files newer than what the log may have let expire.
+only files newer than what the log may have let expire, and only Parquet files whose footer says Spark wrote them
+with exactly that sink's columns.
 
 Stopping
 --------
@@ -38,7 +39,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
@@ -334,6 +335,32 @@ PART_FILE = re.compile(
 )
 # Clocks of S3 and of the driver differ a little; never delete a file this close to a boundary.
 _CLOCK_SLACK_MS = 60 * 60 * 1000
+# Spark writes the rows' schema into every Parquet file's footer under this key.
+_SPARK_ROW_METADATA = "org.apache.spark.sql.parquet.row.metadata"
+
+
+class SinkLocation(NamedTuple):
+    """A location a sink of this query writes, and the data columns of its files (partition columns excluded)."""
+    uri: str
+    columns: tuple[str, ...]
+
+
+def _written_with_columns(spark: SparkSession, path, columns: tuple[str, ...]) -> bool:
+    """True when the Parquet file at `path` was written by Spark with exactly these data columns, in this order.
+    An unreadable file (not Parquet, truncated) is not one of this sink's: it is left alone."""
+    jvm = spark._jvm
+    try:
+        footer = jvm.org.apache.parquet.hadoop.ParquetFileReader.readFooter(spark._jsc.hadoopConfiguration(), path)
+        row_schema = footer.getFileMetaData().getKeyValueMetaData().get(_SPARK_ROW_METADATA)
+    except Exception:  # noqa: BLE001 - py4j raises its own types for any JVM error
+        return False
+    if row_schema is None:
+        return False
+    try:
+        names = tuple(f["name"] for f in json.loads(row_schema)["fields"])
+    except (ValueError, KeyError, TypeError):
+        return False
+    return names == tuple(columns)
 
 
 def _scala_object(package, name: str):
@@ -351,9 +378,17 @@ def _joined(jvm, java_strings) -> list[str]:
     return [p for p in text.split("\n") if p]
 
 
-def stray_files(spark: SparkSession, location: str, checkpoint: str, retention: str | None = None) -> list[str]:
-    """Data files under `location` that this query's file sink wrote and its log does not list."""
+def stray_files(spark: SparkSession, location: SinkLocation, checkpoint: str, retention: str | None = None) -> list[str]:
+    """Data files under `location` that this query's file sink wrote and its log does not list.
+
+    What marks a file as this sink's, all of it required: it lies under the location, which has this sink's log;
+    the log does not list it; it has the name Spark's file sink gives a data file; it is newer than the query's
+    checkpoint (and, with a log retention, than what the log may have let expire); and its footer says Spark wrote
+    it with exactly this sink's data columns. Anything else (other writers' files, other names, hidden files,
+    other prefixes) is never touched.
+    """
     jvm = spark._jvm
+    location, columns = location.uri, location.columns
     fs, root = _fs_and_path(spark, location)
     log = jvm.org.apache.hadoop.fs.Path(root, "_spark_metadata")
     if not fs.exists(log):
@@ -383,24 +418,26 @@ def stray_files(spark: SparkSession, location: str, checkpoint: str, retention: 
     out = []
     for p in candidates:
         path = jvm.org.apache.hadoop.fs.Path(p)
-        if fs.getFileStatus(path).getModificationTime() >= oldest:
+        if fs.getFileStatus(path).getModificationTime() >= oldest and _written_with_columns(spark, path, columns):
             out.append(p)
     return out
 
 
-def remove_stray_files(spark: SparkSession, locations: dict[str, str], checkpoint: str, retention: str | None = None) -> dict[str, int]:
+def remove_stray_files(
+    spark: SparkSession, locations: dict[str, SinkLocation], checkpoint: str, retention: str | None = None
+) -> dict[str, int]:
     """Delete `stray_files` of each location; report (never raise): a failure here must not fail the batch."""
     removed = {}
     for role, location in locations.items():
         try:
             strays = stray_files(spark, location, checkpoint, retention)
-            fs, _ = _fs_and_path(spark, location)
+            fs, _ = _fs_and_path(spark, location.uri)
             for p in strays:
                 fs.delete(spark._jvm.org.apache.hadoop.fs.Path(p), False)
             removed[role] = len(strays)
-            emit("stray_files_removed", location=location, count=len(strays), files=strays[:20])
+            emit("stray_files_removed", location=location.uri, count=len(strays), files=strays[:20])
         except Exception as e:  # noqa: BLE001 - cleaning is best effort; the next start tries again
-            emit("stray_files_check_failed", location=location, error=str(e)[:1000])
+            emit("stray_files_check_failed", location=location.uri, error=str(e)[:1000])
     return removed
 
 

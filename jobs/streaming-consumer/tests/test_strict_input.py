@@ -17,6 +17,7 @@ from helpers import (
     data_keys,
     job_args,
     produce,
+    python_env,
     read_listed_parquet,
     read_topic,
     start_job,
@@ -27,6 +28,18 @@ from test_end_to_end import new_topic
 from test_transforms import DATE_CASES, INVALID_CASES, OUT_OF_RANGE, STRICT_CASES, ev
 
 GENERATED = 300
+# A hostile cluster: defaults (as spark-defaults.conf or spark-submit would give them) that make Spark write
+# INT96 timestamps and rebase old dates to the legacy Julian calendar, which non-Spark readers do not undo. The
+# job pins its own write settings over them; what it wrote must read back as the same instants anyway.
+LEGACY_CLUSTER_DEFAULTS = " ".join(
+    f"--conf {k}={v}" for k, v in {
+        "spark.sql.parquet.outputTimestampType": "INT96",
+        "spark.sql.parquet.datetimeRebaseModeInWrite": "LEGACY",
+        "spark.sql.parquet.int96RebaseModeInWrite": "LEGACY",
+        "spark.sql.parquet.datetimeRebaseModeInRead": "LEGACY",
+        "spark.sql.parquet.int96RebaseModeInRead": "LEGACY",
+    }.items()
+) + " pyspark-shell"
 LAST = json.dumps({**valid_event(9999), "event_id": "after-the-storm"})
 
 
@@ -48,7 +61,7 @@ def storm(spark, kafka, s3, tmp_path_factory):
     produce(spark, kafka.bootstrap, topic, list(classes) + list(dates) + too_far + generated, partitions=2)
 
     args = job_args(kafka.bootstrap, topic, base, s3, "--trigger-interval", "1 second", "--max-offsets-per-trigger", "150")
-    run = start_job(args, tmp / "job.log")
+    run = start_job(args, tmp / "job.log", env={**python_env(), "PYSPARK_SUBMIT_ARGS": LEGACY_CLUSTER_DEFAULTS})
 
     def caught_up(ends):
         def check():
@@ -96,8 +109,25 @@ def test_every_class_of_bad_input_goes_to_the_dead_letter_with_its_reason(spark,
     assert out.where(F.col("event_id") == "after-the-storm").count() == 1
 
 
+def test_the_job_ran_with_legacy_calendar_defaults_and_pinned_its_own_write_settings(storm):
+    [started] = [e for e in storm["run"].events() if e["event"] == "session_settings"]
+    assert started["settings"] == {
+        "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+        "spark.sql.parquet.datetimeRebaseModeInWrite": "CORRECTED",
+        "spark.sql.parquet.int96RebaseModeInWrite": "CORRECTED",
+        "spark.sql.ansi.enabled": "false",
+    }
+    assert started["overridden"] == {
+        "spark.sql.parquet.outputTimestampType": "INT96",
+        "spark.sql.parquet.datetimeRebaseModeInWrite": "LEGACY",
+        "spark.sql.parquet.int96RebaseModeInWrite": "LEGACY",
+    }
+
+
 @pytest.mark.parametrize("mode", ["LEGACY", "CORRECTED", "EXCEPTION"])
 def test_dates_across_the_whole_range_read_back_as_the_same_instant_whatever_the_rebase_mode(spark, storm, mode):
+    """Written by a job whose cluster defaults were LEGACY/INT96 (see storm), read back by Spark with the
+    datetime and INT96 read rebase modes set to each value, and by pyarrow in the test below."""
     keys = ["spark.sql.parquet.datetimeRebaseModeInRead", "spark.sql.parquet.int96RebaseModeInRead"]
     old = {k: spark.conf.get(k) for k in keys}
     for k in keys:
