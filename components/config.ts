@@ -1,8 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { LocalConfig, localPortClashes, localSchema } from "./localConfig";
+import { LocalConfig, localHostPorts, localPortClashes, localSchema } from "./localConfig";
+import { monitoringPortClashes, ObservabilityConfig, observabilitySchema, resolveObservability } from "./observabilityConfig";
 
 export type { LocalConfig } from "./localConfig";
+export type { ObservabilityConfig } from "./observabilityConfig";
 export { localHostPorts } from "./localConfig";
 import { DEFAULT_KUBERNETES_VERSION, KUBERNETES_VERSIONS } from "./kubernetes/versions";
 
@@ -479,6 +481,7 @@ export interface PlatformConfig {
     readonly security: SecurityConfig;
     readonly local: LocalConfig;
     readonly kubernetes: KubernetesConfig;
+    readonly observability: ObservabilityConfig;
     /** engine kubernetes with cluster existing: the secret kubeconfig (top-level key `kubeconfig`, set with --secret). */
     readonly kubeconfig?: pulumi.Output<string>;
 }
@@ -498,6 +501,7 @@ export interface RawConfig {
     /** The secret config `objectStoreSecretKey` (engine local). */
     readonly objectStoreSecretKey?: pulumi.Output<string>;
     readonly kubernetes?: unknown;
+    readonly observability?: unknown;
     /** Whether the top-level `kubeconfig` key is set, and whether as a secret (its value never passes through here). */
     readonly kubeconfig?: "secret" | "plain";
 }
@@ -560,6 +564,8 @@ export function parsePlatformConfig(raw: RawConfig, project: string, stack: stri
     const security = attempt(() => parseKey("security", securitySchema, raw.security));
     const localRaw = attempt(() => parseKey("local", localSchema, raw.local));
     const kubernetesRaw = attempt(() => parseKey("kubernetes", kubernetesSchema, raw.kubernetes));
+    const observabilityRaw = attempt(() => parseKey("observability", observabilitySchema, raw.observability));
+    const observability = observabilityRaw && consumerRaw ? resolveObservability(observabilityRaw, consumerRaw.name) : undefined;
 
     let consumer: ConsumerConfig | undefined;
     if (consumerRaw && kafka) {
@@ -604,6 +610,7 @@ export function parsePlatformConfig(raw: RawConfig, project: string, stack: stri
             }
             if (kafka) {
                 errors.push(...localPortClashes(local, kafka.mode === "container" ? kafka.brokerCount! : 0));
+                errors.push(...(observability ? monitoringPortClashes(observability, localHostPorts(local, kafka.mode === "container" ? kafka.brokerCount! : 0)) : []));
             }
         }
     }
@@ -636,6 +643,7 @@ export function parsePlatformConfig(raw: RawConfig, project: string, stack: stri
         security: security!,
         local: local!,
         kubernetes: kubernetes!,
+        observability: observability!,
     };
 }
 
@@ -676,6 +684,7 @@ export function loadPlatformConfig(): PlatformConfig {
             local: config.getObject("local"),
             objectStoreSecretKey: config.getSecret("objectStoreSecretKey"),
             kubernetes: config.getObject("kubernetes"),
+            observability: config.getObject("observability"),
             kubeconfig: kubeconfigState(`${pulumi.getProject()}:kubeconfig`),
         },
         pulumi.getProject(),

@@ -101,7 +101,7 @@ export class Ec2Engine extends pulumi.ComponentResource {
         // Each host role gets the prefixes its processes touch: the driver commits batches, writes the sink log and
         // event logs; executors write the data files and state; the history server reads event logs.
         const dataPrefixes = [outputPrefix(consumer.topic), deadLetterPrefix(consumer.topic), checkpointPrefix(consumer.name)];
-        const role = (kind: "master" | "worker", prefixes: string[]) =>
+        const role = (kind: "master" | "worker", prefixes: string[], metricsPolicyJson?: pulumi.Input<string>) =>
             hostRole(name, kind, {
                 bucketArn: dataLake.bucketArn,
                 kmsKeyArn: dataLake.kmsKeyArn,
@@ -109,8 +109,9 @@ export class Ec2Engine extends pulumi.ComponentResource {
                 secretArns: [stores.auth.arn, stores.tls.arn],
                 prefixes,
                 kafkaPolicyJson: kafka.consumerPolicyJson,
+                metricsPolicyJson,
             }, parent);
-        const masterProfile = role("master", [...dataPrefixes, SPARK_EVENTS_PREFIX]);
+        const masterProfile = role("master", [...dataPrefixes, SPARK_EVENTS_PREFIX], args.metricsPolicyJson);
         const workerProfile = role("worker", dataPrefixes);
 
         const master = masterHost(name, {

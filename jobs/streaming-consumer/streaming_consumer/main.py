@@ -9,7 +9,7 @@ import threading
 from typing import Sequence
 from urllib.parse import urlparse
 
-from . import io, transforms
+from . import io, metrics, transforms
 from .schemas import EVENT_SCHEMA, PARTITION_COLUMNS, SchemaError, load_schema
 
 _INTERVAL_RE = re.compile(r"^\s*\d+\s*(milliseconds?|ms|seconds?|s|minutes?|min|hours?|h)\s*$", re.IGNORECASE)
@@ -84,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help='create missing topics first: [{"name":..,"partitions":..,"replicationFactor":..,"retentionMs":..}]')
     p.add_argument("--sink-log-retention", metavar="DURATION",
                    help="drop file-sink log entries older than this (e.g. 30d); readers through Spark then no longer see those files")
+    metrics.add_arguments(p)  # observability flags (issue 14): streaming_consumer/metrics.py
     return p
 
 
@@ -170,7 +171,9 @@ def run(args: argparse.Namespace) -> int:
             io.FileSink(spark, args.dead_letter, (), args.sink_log_retention),
             split,
         )
-        spark.streams.addListener(io.ProgressLogger(writer))
+        # Observability (issue 14): the JSON progress line, consumer-group offsets and metrics, from one listener
+        # (it alone pops the writer's batch counts). See streaming_consumer/metrics.py.
+        spark.streams.addListener(metrics.build_listener(spark, args, writer, client_props))
         trigger = {"availableNow": True} if args.available_now else {"processingTime": args.trigger_interval}
         query = io.start_query(classified, writer, args.checkpoint, trigger, f"consumer-{args.topic}")
         # Polling, not a blocking awaitTermination: the SIGTERM handler runs on this thread between calls.
