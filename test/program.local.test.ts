@@ -1,6 +1,6 @@
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import { contextHash } from "../components/buildContext";
-import { KAFKA_IMAGE, pinnedName, SEAWEEDFS_IMAGE } from "../components/local/images";
+import { GRAFANA_IMAGE, KAFKA_IMAGE, pinnedName, PROMETHEUS_IMAGE, SEAWEEDFS_IMAGE } from "../components/local/images";
 import { containerSpecs, ContainerSpec } from "./support/localRuntime";
 import { mockGeneratedSecret, mockImageId, Registered } from "./support/mocks";
 import { ProgramRun, runVariant } from "./support/program";
@@ -51,7 +51,7 @@ describe("Pulumi.local.yaml", () => {
 
     test("runs the whole platform: 3 brokers, the store, master, 3 workers, history, consumer and producer, on one network", () => {
         expect(roles(local)).toEqual([
-            "demo-producer", "kafka-1", "kafka-2", "kafka-3", "object-store", "spark-consumer", "spark-history", "spark-master",
+            "demo-producer", "grafana", "kafka-1", "kafka-2", "kafka-3", "object-store", "prometheus", "spark-consumer", "spark-history", "spark-master",
             "spark-worker-1", "spark-worker-2", "spark-worker-3",
         ]);
         const [network] = ofType(local, "docker:index/network:Network");
@@ -71,7 +71,7 @@ describe("Pulumi.local.yaml", () => {
         const published = containerSpecs(local.registered).flatMap((c) => c.ports.map((p) => ({ role: c.hostname, ...p })));
         expect(published.every((p) => p.ip === "127.0.0.1")).toBe(true);
         expect(Object.fromEntries(published.map((p) => [`${p.role}:${p.internal}`, p.external]))).toEqual({
-            "kafka-1:9094": 19092, "kafka-2:9094": 19093, "kafka-3:9094": 19094,
+            "kafka-1:9094": 19092, "kafka-2:9094": 19093, "kafka-3:9094": 19094, "grafana:3000": 3000, "prometheus:9090": 9090,
             "object-store:8333": 8333, "object-store:23646": 23646,
             "spark-master:8080": 8080, "spark-worker-1:8081": 8081, "spark-worker-2:8081": 8082, "spark-worker-3:8081": 8083,
             "spark-consumer:4040": 4040, "spark-history:18080": 18080,
@@ -135,11 +135,13 @@ describe("Pulumi.local.yaml", () => {
 
     test("pulls third-party images pinned by digest and kept locally; containers run them by image id", () => {
         const pulled = ofType(local, "docker:index/remoteImage:RemoteImage");
-        expect(pulled.map((r) => r.inputs.name).sort()).toEqual([pinnedName(KAFKA_IMAGE), pinnedName(SEAWEEDFS_IMAGE), `spark-streaming-consumer:${contextHash()}`].sort());
+        expect(pulled.map((r) => r.inputs.name).sort()).toEqual(
+            [pinnedName(KAFKA_IMAGE), pinnedName(SEAWEEDFS_IMAGE), pinnedName(PROMETHEUS_IMAGE), pinnedName(GRAFANA_IMAGE), `spark-streaming-consumer:${contextHash()}`].sort(),
+        );
         for (const image of pulled) {
             expect(image.inputs.keepLocally).toBe(true);
         }
-        for (const pin of [KAFKA_IMAGE, SEAWEEDFS_IMAGE]) {
+        for (const pin of [KAFKA_IMAGE, SEAWEEDFS_IMAGE, PROMETHEUS_IMAGE, GRAFANA_IMAGE]) {
             expect(pinnedName(pin)).toMatch(/^[a-z0-9./-]+@sha256:[0-9a-f]{64}$/);
         }
         expect(container(local, "kafka-2").inputs.image).toBe(mockImageId(pinnedName(KAFKA_IMAGE)));
@@ -226,8 +228,13 @@ describe("Pulumi.local.yaml", () => {
             consumerApp: "http://localhost:4040",
             sparkHistory: "http://localhost:18080",
             objectStoreConsole: "http://localhost:23646",
+            grafana: "http://localhost:3000/d/spark-streaming-consumer",
+            prometheus: "http://localhost:9090",
         });
-        for (const absent of ["vpcId", "kafkaClusterArn", "uiTunnels"]) {
+        expect(o.grafanaUrl).toBe("http://localhost:3000");
+        expect(o.dashboardUrl).toBe("http://localhost:3000/d/spark-streaming-consumer");
+        expect(o.consumerGroup).toBe("events-consumer");
+        for (const absent of ["vpcId", "kafkaClusterArn", "uiTunnels", "alarmTopicArn"]) {
             expect(o[absent]).toBeUndefined();
         }
         expect(o.produceCommand).toBe(

@@ -93,6 +93,8 @@ def test_group_offsets_are_exactly_the_next_offset_to_process_after_each_batch_a
         return group_offsets(kafka.bootstrap, group) == end and checkpoint_next_offsets(s3, checkpoint_key, topic) == end
 
     def assert_each_batch_committed_its_end_offsets(run):
+        # The progress line is written first, the group commit right after it on the listener thread.
+        wait_until(lambda: set(progress_end_offsets(run)) <= set(committed_events(run)), 60, "a group commit for every batch")
         progress, commits = progress_end_offsets(run), committed_events(run)
         assert progress, run.log_tail()
         for batch_id, end in progress.items():
