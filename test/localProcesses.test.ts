@@ -48,6 +48,9 @@ async function smallLocalStack(): Promise<Record<string, unknown>> {
             spark: { workers: 1, workerCores: 1, workerMemory: "768m", executorMemory: "512m", driverMemory: "768m", daemonMemory: "256m" },
             producer: { enabled: true, eventsPerSecond: 20, malformedPercent: 20 },
         },
+        // Prometheus and Grafana have no process stand-in here (Go binaries, no image pulls): their files are checked
+        // in observability.test.ts and the consumer's metrics endpoint in the job's test_observability.py.
+        observability: { local: { enabled: false } },
     };
 }
 

@@ -292,3 +292,24 @@ describe("variants", () => {
         expect(external.outputs.produceCommand).toContain("docker run --rm -i --network spark-streaming-local");
     });
 });
+
+test("observability: Prometheus scrapes the consumer, Grafana is provisioned from the repo, anonymous and on 127.0.0.1 only", () => {
+    const consumer = spec(local, "spark-consumer").command!;
+    const value = (flag: string) => consumer[consumer.indexOf(flag) + 1];
+    expect(value("--consumer-group")).toBe("events-consumer");
+    expect(value("--prometheus-port")).toBe("9464");
+    expect(consumer).not.toContain("--cloudwatch-namespace");
+    expect(consumer).toContain("spark.sql.streaming.metricsEnabled=true");
+    const uploads = (role: string) => Object.fromEntries((container(local, role).inputs.uploads ?? []).map((u: any) => [u.file, u.content]));
+    expect(uploads("prometheus")["/etc/prometheus/prometheus.yml"]).toContain('"spark-consumer:9464"');
+    expect(Object.keys(uploads("grafana")).sort()).toEqual([
+        "/etc/grafana/dashboards/consumer-dashboard.json",
+        "/etc/grafana/provisioning/dashboards/spark-streaming.yml",
+        "/etc/grafana/provisioning/datasources/prometheus.yml",
+    ]);
+    expect(spec(local, "grafana").env).toMatchObject({ GF_AUTH_ANONYMOUS_ENABLED: "true", GF_AUTH_ANONYMOUS_ORG_ROLE: "Viewer", GF_AUTH_DISABLE_LOGIN_FORM: "true" });
+    for (const role of ["grafana", "prometheus"]) {
+        expect(spec(local, role).ports.map((p) => p.ip)).toEqual(["127.0.0.1"]);
+        expect(spec(local, role).healthcheck?.tests[0]).toBe("CMD");
+    }
+});
