@@ -151,7 +151,7 @@ export function alarmDefinitions(input: AlarmInput): AlarmDefinition[] {
             ...base("consumer-down"),
             alarmDescription:
                 `The consumer's driver has not reported ConsumerUp for ${t.consumerDownPeriods} periods of ${Math.max(period, 60)}s; missing data counts as breaching. ` +
-                `Runbook (${RUNBOOK}): the driver process is gone: check the engine (EMR step state, the ec2 consumer service, the SparkApplication's status) and its log; it restarts by itself on ec2 and kubernetes; on EMR re-run the step with pulumi up.`,
+                `Runbook (${RUNBOOK}): the driver process is gone: check the engine (EMR step state, the ec2 consumer service, the SparkApplication's status) and its log; it restarts by itself on ec2 and kubernetes; on EMR a step FAILED after its driver attempts: read its log under logs/ in the bucket, fix, then pulumi up --replace <the EmrStep's URN>.`,
             comparisonOperator: "LessThanThreshold",
             threshold: 1,
             evaluationPeriods: t.consumerDownPeriods,
