@@ -78,13 +78,65 @@ def progress_end_offsets(run) -> dict[int, dict]:
     return out
 
 
-def test_group_offsets_are_exactly_the_next_offset_to_process_after_each_batch_and_across_a_kill(spark, kafka, s3, prefix, tmp_path):
+def cloudwatch_client(moto_endpoint: str):
+    import boto3
+
+    return boto3.client("cloudwatch", endpoint_url=moto_endpoint, region_name="us-east-1",
+                        aws_access_key_id="test", aws_secret_access_key="test")
+
+
+def assert_metrics_as_destinations_read_them(cw, namespace: str, port: int, topic: str, n_values: int, n_invalid: int) -> None:
+    """CloudWatch as moto's server stored the PutMetricData calls; Prometheus as its text-format parser reads /metrics."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    catalog = json.loads(CATALOG.read_text())
+    wait_until(lambda: {m["MetricName"] for m in cw.list_metrics(Namespace=namespace)["Metrics"]} >= {m.name for m in metrics.METRICS},
+               120, "every metric in CloudWatch")
+    listed = cw.list_metrics(Namespace=namespace)["Metrics"]
+    for m in listed:
+        dims = {d["Name"]: d["Value"] for d in m["Dimensions"]}
+        assert dims == {"Stack": "test", "Consumer": "c1", **({"Topic": topic} if metrics.BY_NAME[m["MetricName"]].per_topic else {})}, m
+    emitted = {(m["MetricName"], tuple(sorted(d["Name"] for d in m["Dimensions"]))) for m in listed}
+    assert emitted == {(m["name"], tuple(sorted(m["dimensions"]))) for m in catalog["cloudwatch"]["metrics"]}
+
+    def total(name):
+        stats = cw.get_metric_statistics(
+            Namespace=namespace, MetricName=name, Dimensions=[{"Name": "Stack", "Value": "test"}, {"Name": "Consumer", "Value": "c1"}],
+            StartTime=datetime.datetime(2020, 1, 1), EndTime=datetime.datetime(2100, 1, 1), Period=86400 * 365, Statistics=["Sum"],
+        )["Datapoints"]
+        return sum(d["Sum"] for d in stats)
+
+    wait_until(lambda: total("InputRows") == n_values, 60, "every input row counted in CloudWatch")
+    assert total("DeadLetterRows") == n_invalid
+    assert total("ValidRows") == n_values - n_invalid
+
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    samples = {s.name: s for f in text_string_to_metric_families(text) for s in f.samples}
+    for m in metrics.METRICS:
+        assert m.prometheus in samples, (m.prometheus, sorted(samples))
+        assert samples[m.prometheus].labels.get("consumer") == "c1"
+    assert set(catalog["prometheus"]["metrics"]) == {m.prometheus for m in metrics.METRICS}
+    assert samples["streaming_consumer_dead_letter_rows_total"].value == n_invalid
+    assert samples["streaming_consumer_input_rows_total"].value == n_values
+    assert samples["streaming_consumer_records_behind_latest"].labels["topic"] == topic
+    assert samples["streaming_consumer_records_behind_latest"].value == 0
+
+
+def test_group_offsets_are_the_next_offset_to_process_after_each_batch_and_a_kill_and_metrics_reach_their_destinations(
+    spark, kafka, s3, moto, prefix, tmp_path
+):
     topic = new_topic(spark, kafka, partitions=2)
     group = f"grp-{uuid.uuid4().hex[:8]}"
+    namespace = f"Test/{uuid.uuid4().hex[:8]}"
+    port = free_port()
     checkpoint_key = f"{prefix.split('/', 3)[3]}/checkpoints/{topic}"
     # Small batches: several per round, so "after each batch" is checked batch by batch.
     args = job_args(kafka.bootstrap, topic, prefix, s3, "--trigger-interval", "1 second", "--max-offsets-per-trigger", "20",
-                    "--consumer-group", group)
+                    "--consumer-group", group,
+                    "--cloudwatch-namespace", namespace, "--cloudwatch-region", "us-east-1", "--cloudwatch-endpoint", moto,
+                    "--metrics-dimension", "Stack=test", "--metrics-dimension", "Consumer=c1", "--prometheus-port", str(port))
+    # The AWS SDK's default chain reads these first, as it reads the instance or pod role on AWS.
+    env = {**python_env(), "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1"}
     invalid = {}
 
     def settled(run):
@@ -103,13 +155,14 @@ def test_group_offsets_are_exactly_the_next_offset_to_process_after_each_batch_a
     values, inv = mixed_values(0, 60, "o1")
     invalid.update(inv)
     produce(spark, kafka.bootstrap, topic, values, partitions=2)
-    run = start_job(args, tmp_path / "run1.log")
+    run = start_job(args, tmp_path / "run1.log", env=env)
     try:
         wait_until(lambda: settled(run) or run.proc.poll() is not None, 240, "round 1 in the group")
         assert run.proc.poll() is None, run.log_tail()
         assert sum(group_offsets(kafka.bootstrap, group).values()) == len(values)
         assert len(progress_end_offsets(run)) >= 3, "expected several batches"
         assert_each_batch_committed_its_end_offsets(run)
+        assert_metrics_as_destinations_read_them(cloudwatch_client(moto), namespace, port, topic, len(values), len(inv))
 
         # Kill mid-stream: the group may trail the checkpoint by the batch in flight, never lead it.
         values, inv = mixed_values(1000, 80, "o2")
@@ -127,7 +180,7 @@ def test_group_offsets_are_exactly_the_next_offset_to_process_after_each_batch_a
     values, inv = mixed_values(2000, 30, "o3")
     invalid.update(inv)
     produce(spark, kafka.bootstrap, topic, values, partitions=2)
-    run = start_job(args, tmp_path / "run2.log")
+    run = start_job(args, tmp_path / "run2.log", env=env)
     try:
         wait_until(lambda: settled(run) or run.proc.poll() is not None, 240, "everything in the group after the restart")
         assert run.proc.poll() is None, run.log_tail()
@@ -135,71 +188,6 @@ def test_group_offsets_are_exactly_the_next_offset_to_process_after_each_batch_a
     finally:
         run.kill()
     assert_exactly_once(spark, kafka, prefix, topic, invalid)
-
-
-def cloudwatch_client(moto_endpoint: str):
-    import boto3
-
-    return boto3.client("cloudwatch", endpoint_url=moto_endpoint, region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test")
-
-
-def test_metrics_reach_cloudwatch_and_prometheus_in_their_formats(spark, kafka, s3, moto, prefix, tmp_path):
-    from prometheus_client.parser import text_string_to_metric_families
-
-    topic = new_topic(spark, kafka, partitions=2)
-    namespace = f"Test/{uuid.uuid4().hex[:8]}"
-    port = free_port()
-    values, invalid = mixed_values(0, 40, "m1")
-    produce(spark, kafka.bootstrap, topic, values, partitions=2)
-    args = job_args(kafka.bootstrap, topic, prefix, s3, "--trigger-interval", "2 seconds", "--max-offsets-per-trigger", "1000",
-                    "--cloudwatch-namespace", namespace, "--cloudwatch-region", "us-east-1", "--cloudwatch-endpoint", moto,
-                    "--metrics-dimension", "Stack=test", "--metrics-dimension", "Consumer=c1",
-                    "--prometheus-port", str(port))
-    env = {**python_env(), "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1"}
-    run = start_job(args, tmp_path / "run.log", env=env)
-    cw = cloudwatch_client(moto)
-    try:
-        def names_in_cloudwatch():
-            return {m["MetricName"] for m in cw.list_metrics(Namespace=namespace)["Metrics"]}
-
-        wait_until(lambda: names_in_cloudwatch() >= {m.name for m in metrics.METRICS} or run.proc.poll() is not None, 240,
-                   "every metric in CloudWatch")
-        assert run.proc.poll() is None, run.log_tail()
-
-        listed = cw.list_metrics(Namespace=namespace)["Metrics"]
-        for m in listed:
-            dims = {d["Name"]: d["Value"] for d in m["Dimensions"]}
-            expected = {"Stack": "test", "Consumer": "c1", **({"Topic": topic} if metrics.BY_NAME[m["MetricName"]].per_topic else {})}
-            assert dims == expected, m
-        catalog = json.loads(CATALOG.read_text())
-        emitted = {(m["MetricName"], tuple(sorted(d["Name"] for d in m["Dimensions"]))) for m in listed}
-        assert emitted == {(m["name"], tuple(sorted(m["dimensions"]))) for m in catalog["cloudwatch"]["metrics"]}
-
-        def total(name):
-            stats = cw.get_metric_statistics(
-                Namespace=namespace, MetricName=name, Dimensions=[{"Name": "Stack", "Value": "test"}, {"Name": "Consumer", "Value": "c1"}],
-                StartTime=datetime.datetime(2020, 1, 1), EndTime=datetime.datetime(2100, 1, 1),
-                Period=86400 * 365, Statistics=["Sum"],
-            )["Datapoints"]
-            return sum(d["Sum"] for d in stats)
-
-        wait_until(lambda: total("InputRows") == len(values), 60, "all input rows counted")
-        assert total("DeadLetterRows") == len(invalid)
-        assert total("ValidRows") == len(values) - len(invalid)
-
-        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
-        families = {f.name: f for f in text_string_to_metric_families(text)}
-        samples = {s.name: s for f in families.values() for s in f.samples}
-        for m in metrics.METRICS:
-            assert m.prometheus in samples, (m.prometheus, sorted(samples))
-            assert samples[m.prometheus].labels.get("consumer") == "c1"
-        assert set(catalog["prometheus"]["metrics"]) == {m.prometheus for m in metrics.METRICS}
-        assert samples["streaming_consumer_dead_letter_rows_total"].value == len(invalid)
-        assert samples["streaming_consumer_records_behind_latest"].labels["topic"] == topic
-        assert samples["streaming_consumer_records_behind_latest"].value == 0
-    finally:
-        run.kill()
 
 
 def test_catalog_file_is_the_metrics_module():
