@@ -355,12 +355,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def build_listener(spark, args: argparse.Namespace, writer, client_props: dict[str, str],
                    committer_factory: Callable[..., GroupOffsetCommitter] = GroupOffsetCommitter) -> ObservabilityListener:
     dims = dict(args.metrics_dimension)
+
+    def attempt(what: str, make: Callable[[], Any]) -> Any:
+        # Observability never keeps the consumer from running: a destination that cannot start is reported (and its
+        # silence trips the consumer-down and no-progress alarms), the data path goes on.
+        try:
+            return make()
+        except Exception as e:  # noqa: BLE001
+            io.emit("observability_unavailable", part=what, error=str(e)[:1000])
+            return None
+
     destinations: list = []
     if args.cloudwatch_namespace:
-        destinations.append(CloudWatchPublisher(spark, args.cloudwatch_namespace, dims, args.cloudwatch_region, args.cloudwatch_endpoint))
+        destinations.append(attempt("cloudwatch", lambda: CloudWatchPublisher(spark, args.cloudwatch_namespace, dims, args.cloudwatch_region, args.cloudwatch_endpoint)))
     if args.prometheus_port:
-        destinations.append(PrometheusExporter(args.prometheus_port, {k.lower(): v for k, v in dims.items()}))
-    committer = committer_factory(spark, client_props, args.consumer_group) if args.consumer_group else None
+        destinations.append(attempt("prometheus", lambda: PrometheusExporter(args.prometheus_port, {k.lower(): v for k, v in dims.items()})))
+    destinations = [d for d in destinations if d is not None]
+    committer = attempt("consumer-group", lambda: committer_factory(spark, client_props, args.consumer_group)) if args.consumer_group else None
     trigger = None if args.available_now else interval_ms(args.trigger_interval)
     return ObservabilityListener(writer, destinations, committer, trigger)
 

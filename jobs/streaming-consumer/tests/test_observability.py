@@ -220,3 +220,31 @@ def test_batch_samples_follow_the_progress():
 @pytest.mark.parametrize("text,ms", [("30 seconds", 30000), ("1 minute", 60000), ("500 milliseconds", 500), ("2 hours", 7200000)])
 def test_trigger_interval_parsing(text, ms):
     assert metrics.interval_ms(text) == ms
+
+
+def test_a_destination_that_cannot_start_is_reported_and_the_rest_still_runs(capsys):
+    """A bad CloudWatch setup or a taken port must not stop the consumer: it reports and goes on without that part."""
+    import argparse
+
+    class Writer:
+        def pop_counts(self, batch_id):
+            return {}
+
+    class NoJvm:
+        @property
+        def _jvm(self):
+            raise RuntimeError("no JVM here")
+
+    taken = socket.socket()
+    taken.bind(("0.0.0.0", 0))
+    taken.listen()
+    try:
+        args = argparse.Namespace(metrics_dimension=[("Consumer", "c1")], cloudwatch_namespace="NS", cloudwatch_region="us-east-1",
+                                  cloudwatch_endpoint=None, prometheus_port=taken.getsockname()[1], consumer_group=None,
+                                  available_now=False, trigger_interval="30 seconds")
+        listener = metrics.build_listener(NoJvm(), args, Writer(), {})
+    finally:
+        taken.close()
+    assert listener.destinations == [] and listener.committer is None and listener.trigger_ms == 30000
+    parts = [json.loads(line)["part"] for line in capsys.readouterr().out.splitlines() if '"observability_unavailable"' in line]
+    assert parts == ["cloudwatch", "prometheus"]
