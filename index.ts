@@ -12,7 +12,7 @@ import { Network } from "./components/network";
 import { componentProvider } from "./components/tags";
 import { consumerTelemetry } from "./components/observability/telemetry";
 import { metricsPolicyDocument } from "./components/observability/metricsPolicy";
-import { Observability } from "./components/observability/observability";
+import { hostsRef, mskRef, Observability } from "./components/observability/observability";
 
 // Read config → build components → export outputs. Nothing else.
 
@@ -77,14 +77,11 @@ function awsPlatform(cfg: PlatformConfig): Platform {
               ? new Ec2Engine("spark", { ...shared, config: cfg.ec2, image: image!, security: cfg.security }, providerFor("ec2"))
               : new EmrEngine("emr", { ...shared, config: cfg.emr, security: cfg.security }, providerFor("emr"));
     const kubernetes = spark instanceof KubernetesEngine ? spark : undefined;
-    const hosts =
-        spark instanceof KubernetesEngine
-            ? spark.clusterName.apply((clusterName) => ({ kind: "kubernetes" as const, clusterName }))
-            : spark instanceof Ec2Engine
-              ? pulumi.all([spark.masterInstanceId, spark.workerGroupName]).apply(([masterInstanceId, workerGroupName]) => ({ kind: "ec2" as const, masterInstanceId, workerGroupName }))
-              : spark.clusterId.apply((clusterId) => ({ kind: "emr" as const, clusterId }));
-    const msk = kafka.clusterArn && cfg.kafka.mode !== "external" ? { clusterArn: kafka.clusterArn, brokerCount: cfg.kafka.mode === "msk" ? cfg.kafka.brokerCount : undefined } : undefined;
-    const observability = new Observability("observability", { project: cfg.project, stack: cfg.stack, region, consumer: cfg.consumer, config: obs, msk, hosts }, providerFor("observability"));
+    const observability = new Observability(
+        "observability",
+        { project: cfg.project, stack: cfg.stack, region, consumer: cfg.consumer, config: obs, msk: mskRef(cfg.kafka, kafka), hosts: hostsRef(spark) },
+        providerFor("observability"),
+    );
     return {
         bucketName: dataLake.bucketName,
         uriScheme: "s3",

@@ -1,6 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ConsumerConfig } from "../config";
+import { ConsumerConfig, KafkaConfig } from "../config";
+import { Ec2Engine } from "../ec2/engine";
+import { EmrEngine } from "../emr/cluster";
+import { KubernetesEngine } from "../kubernetes/engine";
 import { ObservabilityConfig } from "../observabilityConfig";
 import { AlarmTopic } from "./alarmTopic";
 import { alarmDefinitions, triggerSeconds } from "./alarms";
@@ -26,6 +29,25 @@ export function mskClusterName(clusterArn: string): string {
 /** CloudWatch dashboard and alarm names allow letters, digits, '-' and '_'. */
 export function observabilityPrefix(project: string, stack: string, consumer: string): string {
     return `${project}-${stack}-${consumer}`.replace(/[^A-Za-z0-9_-]/g, "-");
+}
+
+/** The hosts an engine runs Spark on, for the dashboard's host-health widgets. */
+export function hostsRef(spark: KubernetesEngine | Ec2Engine | EmrEngine): pulumi.Output<HostsRef> {
+    if (spark instanceof KubernetesEngine) {
+        return spark.clusterName.apply((clusterName) => ({ kind: "kubernetes" as const, clusterName }));
+    }
+    if (spark instanceof Ec2Engine) {
+        return pulumi.all([spark.masterInstanceId, spark.workerGroupName]).apply(([masterInstanceId, workerGroupName]) => ({ kind: "ec2" as const, masterInstanceId, workerGroupName }));
+    }
+    return spark.clusterId.apply((clusterId) => ({ kind: "emr" as const, clusterId }));
+}
+
+/** MSK's identity for its metrics: the cluster ARN, and the broker count when provisioned; undefined for external Kafka. */
+export function mskRef(config: KafkaConfig, kafka: { readonly clusterArn: pulumi.Output<string> | undefined }): ObservabilityArgs["msk"] {
+    if (config.mode === "external" || kafka.clusterArn === undefined) {
+        return undefined;
+    }
+    return { clusterArn: kafka.clusterArn, brokerCount: config.mode === "msk" ? config.brokerCount : undefined };
 }
 
 export interface ObservabilityArgs {
