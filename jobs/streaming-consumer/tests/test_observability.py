@@ -91,7 +91,7 @@ def assert_metrics_as_destinations_read_them(cw, namespace: str, port: int, topi
 
     catalog = json.loads(CATALOG.read_text())
     wait_until(lambda: {m["MetricName"] for m in cw.list_metrics(Namespace=namespace)["Metrics"]} >= {m.name for m in metrics.METRICS},
-               120, "every metric in CloudWatch")
+               300, "every metric in CloudWatch")
     listed = cw.list_metrics(Namespace=namespace)["Metrics"]
     for m in listed:
         dims = {d["Name"]: d["Value"] for d in m["Dimensions"]}
@@ -106,7 +106,7 @@ def assert_metrics_as_destinations_read_them(cw, namespace: str, port: int, topi
         )["Datapoints"]
         return sum(d["Sum"] for d in stats)
 
-    wait_until(lambda: total("InputRows") == n_values, 60, "every input row counted in CloudWatch")
+    wait_until(lambda: total("InputRows") == n_values, 120, "every input row counted in CloudWatch")
     assert total("DeadLetterRows") == n_invalid
     assert total("ValidRows") == n_values - n_invalid
 
@@ -131,7 +131,7 @@ def test_group_offsets_are_the_next_offset_to_process_after_each_batch_and_a_kil
     port = free_port()
     checkpoint_key = f"{prefix.split('/', 3)[3]}/checkpoints/{topic}"
     # Small batches: several per round, so "after each batch" is checked batch by batch.
-    args = job_args(kafka.bootstrap, topic, prefix, s3, "--trigger-interval", "1 second", "--max-offsets-per-trigger", "20",
+    args = job_args(kafka.bootstrap, topic, prefix, s3, "--trigger-interval", "1 second", "--max-offsets-per-trigger", "30",
                     "--consumer-group", group,
                     "--cloudwatch-namespace", namespace, "--cloudwatch-region", "us-east-1", "--cloudwatch-endpoint", moto,
                     "--metrics-dimension", "Stack=test", "--metrics-dimension", "Consumer=c1", "--prometheus-port", str(port))
@@ -146,7 +146,7 @@ def test_group_offsets_are_the_next_offset_to_process_after_each_batch_and_a_kil
 
     def assert_each_batch_committed_its_end_offsets(run):
         # The progress line is written first, the group commit right after it on the listener thread.
-        wait_until(lambda: set(progress_end_offsets(run)) <= set(committed_events(run)), 60, "a group commit for every batch")
+        wait_until(lambda: set(progress_end_offsets(run)) <= set(committed_events(run)), 120, "a group commit for every batch")
         progress, commits = progress_end_offsets(run), committed_events(run)
         assert progress, run.log_tail()
         for batch_id, end in progress.items():
@@ -157,7 +157,8 @@ def test_group_offsets_are_the_next_offset_to_process_after_each_batch_and_a_kil
     produce(spark, kafka.bootstrap, topic, values, partitions=2)
     run = start_job(args, tmp_path / "run1.log", env=env)
     try:
-        wait_until(lambda: settled(run) or run.proc.poll() is not None, 240, "round 1 in the group")
+        # Generous bounds: a shared 2-core machine under load needs minutes for the first batch; the conditions end the waits.
+        wait_until(lambda: settled(run) or run.proc.poll() is not None, 600, "round 1 in the group")
         assert run.proc.poll() is None, run.log_tail()
         assert sum(group_offsets(kafka.bootstrap, group).values()) == len(values)
         assert len(progress_end_offsets(run)) >= 3, "expected several batches"
@@ -169,7 +170,7 @@ def test_group_offsets_are_the_next_offset_to_process_after_each_batch_and_a_kil
         invalid.update(inv)
         produce(spark, kafka.bootstrap, topic, values, partitions=2)
         before = len(progress_end_offsets(run))
-        wait_until(lambda: len(progress_end_offsets(run)) >= before + 1, 120, "a batch of round 2")
+        wait_until(lambda: len(progress_end_offsets(run)) >= before + 1, 300, "a batch of round 2")
         assert_each_batch_committed_its_end_offsets(run)
     finally:
         run.kill()
@@ -182,7 +183,7 @@ def test_group_offsets_are_the_next_offset_to_process_after_each_batch_and_a_kil
     produce(spark, kafka.bootstrap, topic, values, partitions=2)
     run = start_job(args, tmp_path / "run2.log", env=env)
     try:
-        wait_until(lambda: settled(run) or run.proc.poll() is not None, 240, "everything in the group after the restart")
+        wait_until(lambda: settled(run) or run.proc.poll() is not None, 600, "everything in the group after the restart")
         assert run.proc.poll() is None, run.log_tail()
         assert_each_batch_committed_its_end_offsets(run)
     finally:
