@@ -16,6 +16,7 @@ const { runProgram } = require(path.join(root, "test", "support", "program.ts"))
 const { registered } = require(path.join(root, "test", "support", "mocks.ts"));
 const userData = require(path.join(root, "components", "ec2", "userData.ts"));
 const security = require(path.join(root, "components", "ec2", "sparkSecurity.ts"));
+const { DEPLOY_PARAMETERS } = require(path.join(root, "components", "ec2", "deployCommand.ts"));
 
 const decode = (b64) => Buffer.from(b64, "base64").toString("utf8");
 
@@ -37,10 +38,10 @@ async function main() {
             workerUserData: decode(only("aws:ec2/launchTemplate:LaunchTemplate").userData),
             deployScript: document.mainSteps[0].inputs.runCommand.join("\n"),
             deployParameters: {
-                imageUri: params[userData.DEPLOY_PARAMETERS.imageUri],
-                securityRevision: params[userData.DEPLOY_PARAMETERS.securityRevision],
-                consumerEnv: decode(params[userData.DEPLOY_PARAMETERS.consumerEnv]),
-                consumerArgs: decode(params[userData.DEPLOY_PARAMETERS.consumerArgs]),
+                imageUri: params[DEPLOY_PARAMETERS.imageUri],
+                securityRevision: params[DEPLOY_PARAMETERS.securityRevision],
+                consumerEnv: decode(params[DEPLOY_PARAMETERS.consumerEnv]),
+                consumerArgs: decode(params[DEPLOY_PARAMETERS.consumerArgs]),
             },
             confDir: userData.CONF_DIR,
             runner: userData.RUNNER,
