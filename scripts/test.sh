@@ -3,7 +3,7 @@
 # the Kafka broker, helm: scripts/test-setup.sh), then two lanes at once, because neither keeps 2 cores busy on its
 # own (the Python lane spends much of its time waiting on JVMs, brokers and micro-batch triggers):
 #   ts      tsc --noEmit, jest, actionlint   (npm run test:ts && npm run test:workflows)
-#   python  the consumer's pytest suite      (npm run test:python)
+#   python  the consumer's pytest suite      (npm run test:python, with the 15 slowest tests listed)
 # Each lane's output goes to its own log and is printed whole when the lane ends, so the two never interleave; the
 # run fails if either lane fails, and says which. Each lane starts its own Kafka broker and S3 server: the Python
 # lane stops and restarts its broker mid-test (test_recovery.py), which a shared broker could not survive.
@@ -41,7 +41,7 @@ lane() {
 }
 
 lane ts "npm run test:ts && npm run test:workflows"
-lane python "npm run test:python"
+lane python "npm run test:python -- --durations=15"
 echo "npm test: lanes ${lanes[*]} run in parallel; each lane's output follows, whole, when it ends" >&2
 
 failed=()
