@@ -213,16 +213,22 @@ test("the produceCommand output, pasted, delivers its event to the consumer", as
 });
 
 test("the demo producer's events come out as Parquet in the bucket, and its malformed records in the dead letter", async () => {
-    const rows = await eventually("Parquet rows in the output and the dead letter", 240_000, async () => {
+    // Waits for the demo producer's rows themselves: the two events the tests above sent may land first.
+    const fromDemo = (r: Record<string, any>) => (r.attributes ?? []).some(([k, v]: [string, string]) => k === "source" && v === "demo-producer");
+    const rows = await eventually("the demo producer's rows in the output and the dead letter", 240_000, async () => {
         const data = await parquetKeys(run.outputs.outputLocation);
         const dead = await parquetKeys(run.outputs.deadLetterLocation);
-        return data.length > 0 && dead.length > 0 ? { data: await readParquet(data), dead: await readParquet(dead) } : undefined;
+        if (data.length === 0 || dead.length === 0) {
+            return undefined;
+        }
+        const found = { data: await readParquet(data), dead: await readParquet(dead) };
+        return found.data.some(fromDemo) ? found : undefined;
     });
     for (const r of rows.data) {
         expect(r).toMatchObject({ event_id: expect.any(String), type: expect.any(String), kafka_topic: TOPIC });
     }
     // Beside the two events the tests above sent, the demo producer's own.
-    const demo = rows.data.filter((r) => (r.attributes ?? []).some(([k, v]: [string, string]) => k === "source" && v === "demo-producer"));
+    const demo = rows.data.filter(fromDemo);
     expect(demo.length).toBeGreaterThan(0);
     expect(demo.every((r) => typeof r.amount === "number" && /^user-\d{3}$/.test(r.user_id))).toBe(true);
     expect(rows.dead.length).toBeGreaterThan(0);
