@@ -31,7 +31,8 @@ test("the consumer runs the pushed image, pinned by digest, wired to the brokers
     const association = one("aws:ssm/association:Association").inputs;
     expect(association.parameters.imageUri).toBe(outputs.imageUri);
     const flags = Buffer.from(association.parameters.consumerArgs, "base64").toString("utf8").split("\n");
-    expectConsumerWiring(flags, outputs);
+    // The same objects as the outputs, by the scheme S3A serves (components/ec2/engine.ts, EC2_URI_SCHEME).
+    expectConsumerWiring(flags, outputs, {}, "s3a");
 });
 
 test("the Spark UIs are private and HTTPS, each with an SSM tunnel command", () => {

@@ -39,7 +39,7 @@ beforeAll(async () => {
         local: { objectStore: { mode: "external", endpoint: "http://host.docker.internal:9000", hostEndpoint: "http://localhost:9000", accessKeyId: "minio-user", bucket: "lake" } },
     });
     noProducer = await runVariant("local", { local: { producer: { enabled: false } } });
-}, 120_000);
+}, 600_000);
 
 describe("Pulumi.local.yaml", () => {
     test("declares no AWS resource, provider or data source call", () => {

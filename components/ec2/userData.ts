@@ -5,7 +5,7 @@ import { renderSecurityStep, SecurityStepOptions } from "./sparkSecurity";
 // Layout on a host (all of it static for the life of the host, except the files the deploy command writes):
 //   /etc/spark-streaming/host.env        env for every role on the host (region, master URL, history log dir)
 //   /etc/spark-streaming/image           the consumer image, `repo@sha256:...` (worker: user data; master: SSM)
-//   /etc/spark-streaming/consumer.env    the consumer's env (written by the SSM deploy command)
+//   /etc/spark-streaming/consumer.env    the consumer's env (written by the SSM deploy command, deployCommand.ts)
 //   /etc/spark-streaming/consumer.args   the consumer's job flags, one per line (written by the SSM deploy command)
 //   /usr/local/sbin/spark-role <role>    logs in to ECR, pulls the image, writes Spark's security settings from
 //                                        Secrets Manager to /run/spark-streaming/<role>/ (tmpfs, see sparkSecurity.ts)
@@ -34,20 +34,10 @@ export const RUNNER = "/usr/local/sbin/spark-role";
 /** `docker stop` grace for a role: a driver that is stopping finishes or abandons its micro-batch in this time. */
 export const STOP_GRACE_SECONDS = 60;
 
-/** Placeholders of the SSM deploy command, filled by the association's parameters. */
-export const DEPLOY_PARAMETERS = {
-    imageUri: "imageUri",
-    consumerEnv: "consumerEnv",
-    consumerArgs: "consumerArgs",
-    securityRevision: "securityRevision",
-} as const;
-
 const DIGEST_PINNED = /^[a-z0-9][a-z0-9.-]*(:[0-9]+)?\/[a-z0-9._/-]+@sha256:[a-f0-9]{64}$/;
 
 /** The pattern the deploy command accepts for the image (SSM checks it before the command runs). */
 export const IMAGE_URI_PATTERN = DIGEST_PINNED.source;
-/** Base64, the only alphabet the deploy command's env and args parameters accept: nothing to quote or inject. */
-export const BASE64_PATTERN = "^[A-Za-z0-9+/=]+$";
 /** The security revision (secret version ids): letters, digits, '.', '_' and '-' only. */
 export const REVISION_PATTERN = "^[A-Za-z0-9._-]{1,256}$";
 
@@ -88,11 +78,6 @@ export function renderEnvFile(env: Record<string, string>): string {
             return `${k}=${checkSingleLine(`the value of ${k}`, env[k])}\n`;
         })
         .join("");
-}
-
-/** The job flags as the runner reads them back (`mapfile -t`): one per line, so "30 seconds" stays one argument. */
-export function renderArgsFile(args: string[]): string {
-    return args.map((a) => `${checkSingleLine("a consumer flag", a)}\n`).join("");
 }
 
 export interface RunnerOptions {
@@ -323,127 +308,4 @@ ${units(WORKER_ROLES, false)}
 systemctl daemon-reload
 systemctl enable --now spark-worker.service
 `;
-}
-
-/**
- * The SSM deploy command run on the master by the association whenever the image or a consumer setting changes.
- * `{{ name }}` placeholders are filled by SSM from the association's parameters (their patterns are checked first,
- * so nothing in them can break out of the quotes). Stops the old driver and waits for it to exit before the
- * new one starts: exactly one consumer per checkpoint.
- */
-export function renderConsumerDeploy(): string {
-    const p = (name: string) => `{{ ${name} }}`;
-    return `#!/bin/bash
-set -euo pipefail
-conf=${CONF_DIR}
-
-# On a fresh master this command can arrive while cloud-init is still installing Docker and the units.
-cloud-init status --wait >/dev/null || true
-if ! systemctl cat spark-consumer.service >/dev/null 2>&1; then
-  echo "spark-consumer.service is not installed: the master's user data failed; see /var/log/cloud-init-output.log" >&2
-  exit 1
-fi
-
-staging="$(mktemp -d)"
-trap 'rm -rf "$staging"' EXIT
-echo '${p(DEPLOY_PARAMETERS.imageUri)}' > "$staging/image"
-echo '${p(DEPLOY_PARAMETERS.consumerEnv)}' | base64 --decode > "$staging/consumer.env"
-echo '${p(DEPLOY_PARAMETERS.consumerArgs)}' | base64 --decode > "$staging/consumer.args"
-echo '${p(DEPLOY_PARAMETERS.securityRevision)}' > "$staging/security-revision"
-
-changed=false
-for f in image consumer.env consumer.args security-revision; do
-  if ! cmp --silent "$staging/$f" "$conf/$f"; then
-    changed=true
-  fi
-done
-if [ "$changed" = false ] && systemctl is-active --quiet spark-consumer.service; then
-  echo "consumer image and settings unchanged and the consumer is running: nothing to do"
-  exit 0
-fi
-
-# One driver per checkpoint: the old driver is gone before the new one starts.
-systemctl stop spark-consumer.service
-for _ in $(seq 1 ${STOP_GRACE_SECONDS + 30}); do
-  if ! docker container inspect spark-consumer >/dev/null 2>&1; then
-    break
-  fi
-  sleep 1
-done
-if docker container inspect spark-consumer >/dev/null 2>&1; then
-  echo "the old driver (container spark-consumer) did not exit; not starting a second one on the same checkpoint" >&2
-  exit 1
-fi
-
-image_changed=false
-if ! cmp --silent "$staging/image" "$conf/image" || ! cmp --silent "$staging/security-revision" "$conf/security-revision"; then
-  image_changed=true
-fi
-image="$(cat "$staging/image")"
-install -m 0644 "$staging/image" "$conf/image"
-install -m 0600 "$staging/consumer.env" "$conf/consumer.env"
-install -m 0600 "$staging/consumer.args" "$conf/consumer.args"
-install -m 0644 "$staging/security-revision" "$conf/security-revision"
-
-systemctl enable ${MASTER_ROLES.map((r) => `spark-${r}.service`).join(" ")}
-if [ "$image_changed" = true ]; then
-  # Master and history run the same build (and the same Spark secret) as the driver; the workers reconnect to
-  # the restarted master.
-  systemctl restart spark-master.service spark-history.service
-else
-  systemctl start spark-master.service spark-history.service
-fi
-systemctl start spark-consumer.service
-echo "consumer started with $image"
-`;
-}
-
-/** Fills the deploy command's placeholders the way SSM would (for tests and for reading the script as it runs). */
-export function fillDeployParameters(script: string, values: Record<keyof typeof DEPLOY_PARAMETERS, string>): string {
-    return script.replace(/\{\{ (\w+) \}\}/g, (whole, name: string) => {
-        if (!(name in values)) {
-            throw new Error(`the deploy command uses an unknown parameter ${whole}`);
-        }
-        return values[name as keyof typeof DEPLOY_PARAMETERS];
-    });
-}
-
-/** The SSM Command document (schema 2.2) that runs the deploy command with its parameters' patterns. */
-export function deployDocumentContent(): string {
-    return JSON.stringify({
-        schemaVersion: "2.2",
-        description: "Deploys the Spark consumer on the master: writes its image and settings, stops the old driver, starts the new one.",
-        parameters: {
-            [DEPLOY_PARAMETERS.imageUri]: {
-                type: "String",
-                description: "The consumer image, by digest.",
-                allowedPattern: IMAGE_URI_PATTERN,
-            },
-            [DEPLOY_PARAMETERS.consumerEnv]: {
-                type: "String",
-                description: "The consumer's env file (docker --env-file), base64.",
-                allowedPattern: BASE64_PATTERN,
-            },
-            [DEPLOY_PARAMETERS.consumerArgs]: {
-                type: "String",
-                description: "The consumer's job flags, one per line, base64.",
-                allowedPattern: BASE64_PATTERN,
-            },
-            [DEPLOY_PARAMETERS.securityRevision]: {
-                type: "String",
-                description: "The versions of the Spark secret and UI certificate; a new one restarts every role on the master.",
-                allowedPattern: REVISION_PATTERN,
-            },
-        },
-        mainSteps: [
-            {
-                action: "aws:runShellScript",
-                name: "deployConsumer",
-                inputs: {
-                    timeoutSeconds: "900",
-                    runCommand: renderConsumerDeploy().replace(/\n$/, "").split("\n"),
-                },
-            },
-        ],
-    });
 }
