@@ -8,7 +8,8 @@ import { Ec2Config, ec2Schema } from "./ec2";
 import { EmrConfig, emrSchema } from "./emr";
 import { KafkaConfig, kafkaSchema } from "./kafka";
 import { KubernetesConfig, kubernetesSchema } from "./kubernetes";
-import { LocalConfig, localPortClashes, localSchema } from "./local";
+import { LocalConfig, localHostPorts, localPortClashes, localSchema } from "./local";
+import { monitoringPortClashes, ObservabilityConfig, observabilitySchema, resolveObservability } from "./observability";
 import { NetworkConfig, networkSchema, privateSubnetCount } from "./network";
 import { SecurityConfig, securitySchema } from "./security";
 
@@ -29,6 +30,7 @@ export type { KafkaConfig, KafkaMode, TopicConfig } from "./kafka";
 export type { KubernetesConfig } from "./kubernetes";
 export { localHostPorts } from "./local";
 export type { LocalConfig } from "./local";
+export type { ObservabilityConfig } from "./observability";
 export { privateSubnetCount } from "./network";
 export type { NetworkConfig } from "./network";
 export type { SecurityConfig } from "./security";
@@ -48,6 +50,7 @@ export interface PlatformConfig {
     readonly security: SecurityConfig;
     readonly local: LocalConfig;
     readonly kubernetes: KubernetesConfig;
+    readonly observability: ObservabilityConfig;
     /** engine kubernetes with cluster existing: the secret kubeconfig (top-level key `kubeconfig`, set with --secret). */
     readonly kubeconfig?: pulumi.Output<string>;
 }
@@ -67,6 +70,7 @@ export interface RawConfig {
     /** The secret config `objectStoreSecretKey` (engine local). */
     readonly objectStoreSecretKey?: pulumi.Output<string>;
     readonly kubernetes?: unknown;
+    readonly observability?: unknown;
     /** Whether the top-level `kubeconfig` key is set, and whether as a secret (its value never passes through here). */
     readonly kubeconfig?: "secret" | "plain";
 }
@@ -129,6 +133,8 @@ export function parsePlatformConfig(raw: RawConfig, project: string, stack: stri
     const security = attempt(() => parseKey("security", securitySchema, raw.security));
     const localRaw = attempt(() => parseKey("local", localSchema, raw.local));
     const kubernetesRaw = attempt(() => parseKey("kubernetes", kubernetesSchema, raw.kubernetes));
+    const observabilityRaw = attempt(() => parseKey("observability", observabilitySchema, raw.observability));
+    const observability = observabilityRaw && consumerRaw ? resolveObservability(observabilityRaw, consumerRaw.name) : undefined;
 
     let consumer: ConsumerConfig | undefined;
     if (consumerRaw && kafka) {
@@ -173,6 +179,7 @@ export function parsePlatformConfig(raw: RawConfig, project: string, stack: stri
             }
             if (kafka) {
                 errors.push(...localPortClashes(local, kafka.mode === "container" ? kafka.brokerCount! : 0));
+                errors.push(...(observability ? monitoringPortClashes(observability, localHostPorts(local, kafka.mode === "container" ? kafka.brokerCount! : 0)) : []));
             }
         }
     }
@@ -205,6 +212,7 @@ export function parsePlatformConfig(raw: RawConfig, project: string, stack: stri
         security: security!,
         local: local!,
         kubernetes: kubernetes!,
+        observability: observability!,
     };
 }
 
@@ -240,6 +248,7 @@ export function loadPlatformConfig(): PlatformConfig {
             local: config.getObject("local"),
             objectStoreSecretKey: config.getSecret("objectStoreSecretKey"),
             kubernetes: config.getObject("kubernetes"),
+            observability: config.getObject("observability"),
             kubeconfig: kubeconfigState(`${pulumi.getProject()}:kubeconfig`),
         },
         pulumi.getProject(),

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
-import { ObservabilityConfig } from "../observabilityConfig";
+import { ObservabilityConfig } from "../config/observability";
 import { LocalSite, platformContainer } from "./container";
 import { SPARK_PORTS } from "./spark";
 

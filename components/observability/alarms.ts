@@ -1,4 +1,4 @@
-import { AlarmsConfig } from "../observabilityConfig";
+import { AlarmsConfig } from "../config/observability";
 import { metric } from "./catalog";
 
 // The consumer's alarms as plain definitions (tests read them directly; observability.ts declares them). Each

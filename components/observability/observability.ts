@@ -4,7 +4,7 @@ import { ConsumerConfig, KafkaConfig } from "../config";
 import { Ec2Engine } from "../ec2/engine";
 import { EmrEngine } from "../emr/cluster";
 import { KubernetesEngine } from "../kubernetes/engine";
-import { ObservabilityConfig } from "../observabilityConfig";
+import { ObservabilityConfig } from "../config/observability";
 import { AlarmTopic } from "./alarmTopic";
 import { alarmDefinitions, triggerSeconds } from "./alarms";
 import { dashboardBody, dashboardUrl, HostsRef } from "./dashboard";
