@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ConsumerConfig } from "./config";
+import { ConsumerConfig, MAX_STOP_GRACE_SECONDS } from "./config";
 
 // The consumer's command line, built in one place so every engine starts the same job the same way.
 // Flags are the job's own (jobs/streaming-consumer, `python -m streaming_consumer --help`).
@@ -52,8 +52,11 @@ export function telemetryArgs(t: ConsumerTelemetry | undefined): string[] {
     ];
 }
 
-/** Seconds the JVM and the Spark session need to shut down after the query stopped (executors, event log, S3 streams). */
-export const CONSUMER_SHUTDOWN_MARGIN_SECONDS = 30;
+/**
+ * Seconds the job needs after its grace period: an abort waits up to 30 s for Spark to let go of the batch
+ * (main.py, _ABORT_WAIT_SECONDS), then the Spark session and the JVM shut down (executors, event log, S3 streams).
+ */
+export const CONSUMER_SHUTDOWN_MARGIN_SECONDS = 60;
 
 /**
  * How long an engine waits for a stopping consumer before it kills it: the consumer's own grace period for its
@@ -63,6 +66,9 @@ export const CONSUMER_SHUTDOWN_MARGIN_SECONDS = 30;
 export function consumerStopTimeoutSeconds(consumer: Pick<ConsumerConfig, "stopGracePeriodSeconds">): number {
     return consumer.stopGracePeriodSeconds + CONSUMER_SHUTDOWN_MARGIN_SECONDS;
 }
+
+/** The largest `consumerStopTimeoutSeconds` any valid config gives: for bounds that must not change with config. */
+export const MAX_CONSUMER_STOP_TIMEOUT_SECONDS = MAX_STOP_GRACE_SECONDS + CONSUMER_SHUTDOWN_MARGIN_SECONDS;
 
 /** The job's flags, in a fixed order (sorted `--conf`s) so an unchanged config renders unchanged. */
 export function consumerJobArgs(consumer: ConsumerSpec, wiring: ConsumerWiring): pulumi.Output<string[]> {
@@ -79,6 +85,7 @@ export function consumerJobArgs(consumer: ConsumerSpec, wiring: ConsumerWiring):
             "--max-offsets-per-trigger", String(consumer.maxOffsetsPerTrigger),
             "--starting-offsets", consumer.startingOffsets,
             "--kafka-auth", wiring.kafkaAuth,
+            "--stop-grace-period", String(consumer.stopGracePeriodSeconds),
             ...telemetryArgs(consumer.telemetry),
             ...Object.keys(conf)
                 .sort()

@@ -3,6 +3,7 @@ import { Ec2Config } from "../components/config";
 import { checkWorkerBounds, Ec2Engine, Ec2EngineArgs, uiIngressCidrs } from "../components/ec2/engine";
 import { hostPolicyDocument, listablePrefixes } from "../components/ec2/policies";
 import { CONF_DIR } from "../components/ec2/userData";
+import { expectEc2StopTimeouts } from "./support/stopTimeouts";
 import { promiseOf, Registered, registered, settle, setupMocks } from "./support/mocks";
 
 const IMAGE = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/spark-streaming-consumer@sha256:${"ab".repeat(32)}`;
@@ -27,7 +28,7 @@ const ec2Config: Ec2Config = {
 function args(overrides: Partial<Ec2EngineArgs> = {}, image = IMAGE): Ec2EngineArgs {
     return {
         config: ec2Config,
-        consumer: { name: "events-consumer", topic: "events", triggerInterval: "30 seconds", maxOffsetsPerTrigger: 1000, startingOffsets: "earliest", stopGracePeriodSeconds: 120, sparkConf: {} },
+        consumer: { name: "events-consumer", topic: "events", triggerInterval: "30 seconds", maxOffsetsPerTrigger: 1000, startingOffsets: "earliest", stopGracePeriodSeconds: 900, sparkConf: {} },
         access: { allowedCidrs: [] },
         network: { vpcId: pulumi.output("vpc-1"), vpcCidr: pulumi.output("10.20.0.0/16"), privateSubnetIds: pulumi.output(["subnet-a", "subnet-b"]), privateSubnetCount: 2 },
         dataLake: { bucketName: pulumi.output(BUCKET), bucketArn: pulumi.output(`arn:aws:s3:::${BUCKET}`), kmsKeyArn: pulumi.output(KEY_ARN) },
@@ -169,6 +170,12 @@ describe("consumer deployment through SSM", () => {
         expect(flags).toContain(
             "spark.sql.streaming.checkpointFileManagerClass=org.apache.spark.internal.io.cloud.AbortableStreamBasedCheckpointFileManager",
         );
+    });
+
+    test("a stopping consumer gets at least its (non-default, 900 s) grace period from docker, systemd, SSM and up", () => {
+        const assoc = oneIn("dev", "aws:ssm/association:Association", "consumer");
+        const doc = oneIn("dev", "aws:ssm/document:Document", "deploy-consumer");
+        expectEc2StopTimeouts(900, assoc.inputs, doc.inputs.content);
     });
 
     test("the consumer's env carries its topics and the event log folder", () => {

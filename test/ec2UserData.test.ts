@@ -2,7 +2,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { deployDocumentContent, DEPLOY_PARAMETERS, fillDeployParameters, renderArgsFile, renderConsumerDeploy } from "../components/ec2/deployCommand";
+import { deployDocumentContent, DEPLOY_PARAMETERS, fillDeployParameters, renderArgsFile, renderConsumerDeploy, renderConsumerStopDropIn } from "../components/ec2/deployCommand";
 import {
     checkImagePinned,
     checkSingleLine,
@@ -12,6 +12,7 @@ import {
     renderMasterUserData,
     renderRunner,
     renderWorkerUserData,
+    SYSTEMD_DIR,
 } from "../components/ec2/userData";
 import { RUN_DIR, sparkSecurityConf } from "../components/ec2/sparkSecurity";
 import { shellcheckBinary, shellcheckFile } from "./support/shellcheck";
@@ -91,7 +92,7 @@ describe("shellcheck", () => {
     });
 
     test("the SSM deploy command passes shellcheck with its parameters filled in", () => {
-        const filled = fillDeployParameters(renderConsumerDeploy(), { imageUri: IMAGE, consumerEnv: "QT0xCg==", consumerArgs: "eAo=", securityRevision: REVISION });
+        const filled = fillDeployParameters(renderConsumerDeploy(), { imageUri: IMAGE, consumerEnv: "QT0xCg==", consumerArgs: "eAo=", securityRevision: REVISION, stopTimeoutSeconds: "180" });
         expect(shellcheck("deploy.sh", filled)).toEqual({ status: 0, output: "" });
     });
 });
@@ -170,7 +171,7 @@ describe("IMDS hop limit 1 holds because no container is a network hop away", ()
     test.each([
         ["master user data", () => renderMasterUserData(MASTER_OPTS)],
         ["worker user data", () => renderWorkerUserData(WORKER_OPTS)],
-        ["deploy command", () => fillDeployParameters(renderConsumerDeploy(), { imageUri: IMAGE, consumerEnv: "QT0xCg==", consumerArgs: "eAo=", securityRevision: REVISION })],
+        ["deploy command", () => fillDeployParameters(renderConsumerDeploy(), { imageUri: IMAGE, consumerEnv: "QT0xCg==", consumerArgs: "eAo=", securityRevision: REVISION, stopTimeoutSeconds: "180" })],
     ])("every docker run in the %s uses the host network", (_what, render) => {
         const runs = dockerRuns(render());
         for (const run of runs) {
@@ -208,6 +209,8 @@ describe("validation", () => {
         const used = [...doc.mainSteps[0].inputs.runCommand.join("\n").matchAll(/\{\{ (\w+) \}\}/g)].map((m) => m[1]).sort();
         expect([...new Set(used)]).toEqual(Object.keys(DEPLOY_PARAMETERS).sort());
         expect(Object.keys(doc.parameters).sort()).toEqual(Object.keys(DEPLOY_PARAMETERS).sort());
+        expect(new RegExp(doc.parameters.stopTimeoutSeconds.allowedPattern).test("180")).toBe(true);
+        expect(new RegExp(doc.parameters.stopTimeoutSeconds.allowedPattern).test("180; reboot")).toBe(false);
     });
 });
 
@@ -376,10 +379,10 @@ esac`,
         docker: `[ "$1" = container ] && [ -f "${"$"}{STATE_DIR}/active" ]`,
     };
 
-    function deploy(sb: Sandbox, image: string, envFile: string, args: string, securityRevision = REVISION) {
-        const script = fillDeployParameters(renderConsumerDeploy(), { imageUri: image, consumerEnv: b64(envFile), consumerArgs: b64(args), securityRevision });
+    function deploy(sb: Sandbox, image: string, envFile: string, args: string, securityRevision = REVISION, stopTimeoutSeconds = "180") {
+        const script = fillDeployParameters(renderConsumerDeploy(), { imageUri: image, consumerEnv: b64(envFile), consumerArgs: b64(args), securityRevision, stopTimeoutSeconds });
         const file = path.join(sb.dir, "deploy.sh");
-        fs.writeFileSync(file, script.split(CONF_DIR).join(sb.conf), { mode: 0o755 });
+        fs.writeFileSync(file, script.split(CONF_DIR).join(sb.conf).split(SYSTEMD_DIR).join(path.join(sb.dir, "systemd")), { mode: 0o755 });
         fs.rmSync(sb.log, { force: true });
         const r = spawnSync("bash", [file], {
             encoding: "utf8",
@@ -447,6 +450,41 @@ esac`,
         expect(r.calls).toContainEqual(["systemctl", "restart", "spark-master.service", "spark-history.service"]);
         expect(r.calls).toContainEqual(["systemctl", "start", "spark-consumer.service"]);
         expect(fs.readFileSync(path.join(sb.conf, "security-revision"), "utf8")).toBe("fedcba98.76543210\n");
+    });
+
+    test("installs the consumer's stop timeout as a systemd drop-in and reloads systemd before starting it", () => {
+        const sb = newSandbox("deploy-stop-timeout");
+        const r = deploy(sb, IMAGE, env, argsFile, REVISION, "960");
+        expect(r.stderr).toBe("");
+        expect(fs.readFileSync(path.join(sb.dir, "systemd", "spark-consumer.service.d", "stop-timeout.conf"), "utf8")).toBe(renderConsumerStopDropIn(960));
+        expect(renderConsumerStopDropIn(960)).toMatch(/^ExecStop=\/usr\/bin\/docker stop --time 960 spark-consumer$/m);
+        expect(renderConsumerStopDropIn(960)).toMatch(/^TimeoutStopSec=990$/m);
+        const names = r.calls.map((c) => c.slice(0, 3).join(" "));
+        expect(names.indexOf("systemctl daemon-reload")).toBeGreaterThanOrEqual(0);
+        expect(names.indexOf("systemctl daemon-reload")).toBeLessThan(names.indexOf("systemctl start spark-consumer.service"));
+    });
+
+    test("a changed stop timeout restarts the consumer; the old driver stops under the timeout it was started with", () => {
+        const sb = newSandbox("deploy-old-timeout");
+        expect(deploy(sb, IMAGE, env, argsFile, REVISION, "3").status).toBe(0);
+        // The old driver never exits: the wait for it is bounded by its own (old) timeout, not the new one.
+        fs.writeFileSync(path.join(sb.dir, "bin", "docker"), `#!/bin/bash\nprintf 'docker\\n%s\\n\\n' "$*" >> '${sb.log}'\nexit 0\n`, { mode: 0o755 });
+        fs.writeFileSync(path.join(sb.dir, "bin", "sleep"), `#!/bin/bash\nexit 0\n`, { mode: 0o755 });
+        const r = deploy(sb, IMAGE, env, argsFile, REVISION, "600");
+        expect(r.status).toBe(1);
+        expect(r.calls).toContainEqual(["systemctl", "stop", "spark-consumer.service"]);
+        const inspections = r.calls.filter((c) => c[0] === "docker" && c[1].startsWith("container inspect")).length;
+        expect(inspections).toBe(3 + 30 + 1);
+        // Not started, so its settings, drop-in included, stay the old ones.
+        expect(fs.readFileSync(path.join(sb.conf, "consumer.stop-timeout"), "utf8")).toBe("3\n");
+    });
+
+    test("a stop timeout that is not whole seconds is refused before anything is stopped", () => {
+        const sb = newSandbox("deploy-bad-timeout");
+        const r = deploy(sb, IMAGE, env, argsFile, REVISION, "60; reboot");
+        expect(r.status).toBe(1);
+        expect(r.stderr).toMatch(/stop timeout must be a whole number of seconds/);
+        expect(r.calls.some((c) => c[0] === "systemctl" && c[1] === "stop")).toBe(false);
     });
 
     test("a driver that does not exit blocks the new one", () => {

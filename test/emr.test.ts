@@ -18,7 +18,9 @@ import { alignSparkVersion, emrSparkVersion } from "../components/emr/sparkVersi
 import { bundleKey, clusterHostNames, pemBundle } from "../components/emr/tls";
 import { unzipSync } from "fflate";
 import { DataLakeRefs, KafkaRefs, NetworkRefs } from "../components/refs";
+import { DEFAULT_TIMEOUT_MS } from "../components/emr/stepProvider";
 import { ofType, one, promiseOf, Registered, setupMocks, settle } from "./support/mocks";
+import { expectEmrStopTimeouts } from "./support/stopTimeouts";
 
 // The EMR engine under Pulumi mocks: the cluster's properties, its security and IAM, the consumer step's wiring,
 // and that a new job build touches only the artifacts and the step.
@@ -686,5 +688,19 @@ describe("EMR validation", () => {
         const dir = jobDir("no-main");
         fs.rmSync(path.join(dir, "main.py"));
         expect(() => jobFiles(dir)).toThrow(/main\.py is missing: the EMR engine submits the job's top-level main\.py/);
+    });
+});
+
+describe("stopping the consumer", () => {
+    beforeAll(async () => {
+        await build({ raw: { consumer: { stopGracePeriodSeconds: 900 } } });
+    });
+
+    test("a cancelled step gets at least the (non-default, 900 s) grace period from the launcher and the step provider", () => {
+        expectEmrStopTimeouts(900, step().inputs);
+    });
+
+    test("the step provider's wait never drops below its default for a short grace period", () => {
+        expect(step().inputs.timeoutMs).toBeGreaterThanOrEqual(DEFAULT_TIMEOUT_MS);
     });
 });

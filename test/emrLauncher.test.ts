@@ -354,7 +354,7 @@ describe("the step's command (command-runner.jar bash -c ...)", () => {
         delete box.env.YARN_BIN;
         delete box.env.SPARK_SUBMIT_BIN;
 
-        const stepArgs = launcherStepArgs(`s3://${key}`, NAME, ["--deploy-mode", "cluster", "s3://b/main.py", "--topic", "a b"]);
+        const stepArgs = launcherStepArgs(`s3://${key}`, NAME, ["--deploy-mode", "cluster", "s3://b/main.py", "--topic", "a b"], 180);
         expect(stepArgs[0]).toBe("bash");
         const run = start(box, stepArgs.slice(1));
         const id = (await waitForCall(box, /^submitted /)).split(" ")[1];
@@ -368,9 +368,22 @@ describe("the step's command (command-runner.jar bash -c ...)", () => {
         expect(result.appsAtExit).toEqual([{ id, name: NAME, state: "KILLED" }]);
     });
 
+    test("hands the launcher the consumer's stop timeout as its wait for the cancelled application", async () => {
+        const box = sandbox([{ id: OLD, name: NAME, state: "RUNNING" }], { FAKE_YARN_IGNORE_KILL: "1" });
+        const key = "lake/artifacts/streaming-consumer/0123456789abcdef/run-consumer.sh";
+        fs.mkdirSync(path.dirname(path.join(box.env.FAKE_S3_ROOT!, key)), { recursive: true });
+        fs.copyFileSync(LAUNCHER_SCRIPT, path.join(box.env.FAKE_S3_ROOT!, key));
+        delete box.env.STOP_TIMEOUT_SECONDS;
+        // An application that ignores the kill: the launcher gives up only after the stop timeout it was given.
+        const result = await start(box, launcherStepArgs(`s3://${key}`, NAME, ["s3://b/main.py"], 2).slice(1)).exited;
+        expect(result.code).toBe(1);
+        expect(result.stderr).toContain("still live 2s after being killed");
+        expect(() => launcherStepArgs(`s3://${key}`, NAME, [], 0)).toThrow(/positive whole number of seconds/);
+    });
+
     test("fails the step when the launcher cannot be fetched, without submitting anything", async () => {
         const box = sandbox([]);
-        const result = await start(box, launcherStepArgs("s3://lake/missing/run-consumer.sh", NAME, ["s3://b/main.py"]).slice(1)).exited;
+        const result = await start(box, launcherStepArgs("s3://lake/missing/run-consumer.sh", NAME, ["s3://b/main.py"], 180).slice(1)).exited;
         expect(result.code).not.toBe(0);
         expect(indexOf(box.calls(), /^spark-submit /)).toBe(-1);
     });

@@ -147,7 +147,7 @@ describe("the SparkApplication", () => {
 
     test("the driver's grace period follows consumer.stopGracePeriodSeconds", () => {
         const consumer = { ...parse({}).consumer, stopGracePeriodSeconds: 600 };
-        expect(sparkApplicationManifest(input({ consumer })).spec.driver.template.spec.terminationGracePeriodSeconds).toBe(630);
+        expect(sparkApplicationManifest(input({ consumer })).spec.driver.template.spec.terminationGracePeriodSeconds).toBe(660);
     });
 
     test("the resources come from kubernetes.driver and kubernetes.executor", () => {

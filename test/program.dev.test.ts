@@ -2,6 +2,7 @@ import { one, ofType, registered } from "./support/mocks";
 import { runProgram, StackOutputs } from "./support/program";
 import { describeEveryStack, expectConsumerWiring } from "./support/programAssertions";
 import { describeObservability } from "./support/observabilityAssertions";
+import { expectEc2StopTimeouts } from "./support/stopTimeouts";
 
 // The whole program under mocks with Pulumi.dev.yaml (and Pulumi.yaml's defaults) as the CLI would load them.
 let outputs: StackOutputs;
@@ -24,6 +25,11 @@ test("dev shares one NAT gateway over two AZs", () => {
 
 test("dev runs two small brokers", () => {
     expect(one("aws:msk/cluster:Cluster").inputs).toMatchObject({ numberOfBrokerNodes: 2 });
+});
+
+test("a stopping consumer gets at least the stack's grace period before docker, systemd or SSM kill it", () => {
+    const association = one("aws:ssm/association:Association").inputs;
+    expectEc2StopTimeouts(120, association, one("aws:ssm/document:Document").inputs.content);
 });
 
 test("the consumer runs the pushed image, pinned by digest, wired to the brokers, the topic and the S3 locations", () => {

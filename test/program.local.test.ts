@@ -1,5 +1,6 @@
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import { contextHash } from "../components/buildContext";
+import { consumerStopTimeoutSeconds } from "../components/consumerArgs";
 import { GRAFANA_IMAGE, KAFKA_IMAGE, pinnedName, PROMETHEUS_IMAGE, SEAWEEDFS_IMAGE } from "../components/local/images";
 import { containerSpecs, ContainerSpec } from "./support/localRuntime";
 import { mockGeneratedSecret, mockImageId, Registered } from "./support/mocks";
@@ -175,7 +176,19 @@ describe("Pulumi.local.yaml", () => {
             "spark.hadoop.fs.s3a.aws.credentials.provider=com.amazonaws.auth.EnvironmentVariableCredentialsProvider",
             "spark.cores.max=3",
         ]));
-        expect(container(local, "spark-consumer").inputs).toMatchObject({ stopSignal: "SIGTERM", stopTimeout: 120, destroyGraceSeconds: 120 });
+        // The stack's grace period (default 120 s) plus the job's shutdown margin: Docker never kills a batch the job would commit.
+        const stop = consumerStopTimeoutSeconds({ stopGracePeriodSeconds: 120 });
+        expect(stop).toBeGreaterThanOrEqual(120);
+        expect(consumer.command![consumer.command!.indexOf("--stop-grace-period") + 1]).toBe("120");
+        expect(container(local, "spark-consumer").inputs).toMatchObject({ stopSignal: "SIGTERM", stopTimeout: stop, destroyGraceSeconds: stop });
+    });
+
+    test("the consumer's stop timeout follows consumer.stopGracePeriodSeconds", async () => {
+        const long = await runVariant("local", { consumer: { stopGracePeriodSeconds: 900 } });
+        const c = container(long, "spark-consumer").inputs;
+        expect(c.command[c.command.indexOf("--stop-grace-period") + 1]).toBe("900");
+        expect(c.stopTimeout).toBeGreaterThanOrEqual(900);
+        expect(c.destroyGraceSeconds).toBe(c.stopTimeout);
     });
 
     test("store credentials come from a secret (generated here), reach the store and Spark as secret environment, never in plain inputs", () => {

@@ -2,6 +2,7 @@ import { one, ofType, registered } from "./support/mocks";
 import { runProgram, StackOutputs } from "./support/program";
 import { describeEveryStack, expectConsumerWiring } from "./support/programAssertions";
 import { describeObservability } from "./support/observabilityAssertions";
+import { expectEmrStopTimeouts } from "./support/stopTimeouts";
 
 // The whole program under mocks with Pulumi.prod.yaml (and Pulumi.yaml's defaults) as the CLI would load them.
 let outputs: StackOutputs;
@@ -39,6 +40,10 @@ test("the consumer runs as an EMR step wired to the brokers, the topic, the S3 l
     expect(args).toEqual(expect.arrayContaining(["--deploy-mode", "cluster"]));
     expectConsumerWiring(args, outputs);
     expect(JSON.parse(flag("--ensure-topics"))).toEqual([expect.objectContaining({ name: "events", partitions: 12 })]);
+});
+
+test("a cancelled consumer step gets at least the stack's grace period from the launcher and the step provider", () => {
+    expectEmrStopTimeouts(120, one("pulumi-nodejs:dynamic/emr:EmrStep").inputs);
 });
 
 test("prod's EMR cluster is protected, logs to the bucket and uses a security configuration", () => {

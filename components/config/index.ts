@@ -21,6 +21,7 @@ import { SecurityConfig, securitySchema } from "./security";
 export type { AccessConfig } from "./access";
 export { CLOUDWATCH_RETENTION_DAYS, ENGINES, isIpv4Cidr } from "./common";
 export type { Engine } from "./common";
+export { MAX_STOP_GRACE_SECONDS, MIN_STOP_GRACE_SECONDS } from "./consumer";
 export type { ConsumerConfig } from "./consumer";
 export type { DataLakeConfig } from "./dataLake";
 export type { Ec2Config } from "./ec2";

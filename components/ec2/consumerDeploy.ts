@@ -14,6 +14,8 @@ export interface ConsumerDeployArgs {
     readonly args: pulumi.Input<string[]>;
     /** The secrets' versions: a rotated secret restarts master, history server and driver. */
     readonly securityRevision: pulumi.Input<string>;
+    /** `docker stop --time` and systemd's TimeoutStopSec for the consumer (`consumerStopTimeoutSeconds`). */
+    readonly stopTimeoutSeconds: number;
 }
 
 const base64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
@@ -35,9 +37,12 @@ export function consumerDeploy(name: string, args: ConsumerDeployArgs, opts: pul
                 [DEPLOY_PARAMETERS.consumerEnv]: pulumi.output(args.env).apply((env) => base64(renderEnvFile(env))),
                 [DEPLOY_PARAMETERS.consumerArgs]: pulumi.output(args.args).apply((a) => base64(renderArgsFile(a))),
                 [DEPLOY_PARAMETERS.securityRevision]: args.securityRevision,
+                // A systemd drop-in the deploy command installs, so a new grace period does not replace the master.
+                [DEPLOY_PARAMETERS.stopTimeoutSeconds]: String(args.stopTimeoutSeconds),
             },
-            // `up` fails if the consumer could not be (re)started, instead of reporting success.
-            waitForSuccessTimeoutSeconds: 900,
+            // `up` fails if the consumer could not be (re)started, instead of reporting success; the old driver
+            // may take its whole stop timeout to let its batch commit.
+            waitForSuccessTimeoutSeconds: 2 * args.stopTimeoutSeconds + 900,
         },
         opts,
     );

@@ -1,4 +1,14 @@
-import { CONF_DIR, checkSingleLine, IMAGE_URI_PATTERN, MASTER_ROLES, REVISION_PATTERN, STOP_GRACE_SECONDS } from "./userData";
+import { MAX_CONSUMER_STOP_TIMEOUT_SECONDS } from "../consumerArgs";
+import {
+    CONF_DIR,
+    checkSingleLine,
+    DOCKER_STOP_MARGIN_SECONDS,
+    IMAGE_URI_PATTERN,
+    MASTER_ROLES,
+    REVISION_PATTERN,
+    STOP_GRACE_SECONDS,
+    SYSTEMD_DIR,
+} from "./userData";
 
 // The consumer's deployment on the master: the SSM Command document whose script writes the consumer's image, env
 // and flags (userData.ts lays out the host and its units) and restarts the driver, and the files it writes. Rendered
@@ -10,14 +20,33 @@ export const DEPLOY_PARAMETERS = {
     consumerEnv: "consumerEnv",
     consumerArgs: "consumerArgs",
     securityRevision: "securityRevision",
+    stopTimeoutSeconds: "stopTimeoutSeconds",
 } as const;
 
 /** Base64, the only alphabet the deploy command's env and args parameters accept: nothing to quote or inject. */
 export const BASE64_PATTERN = "^[A-Za-z0-9+/=]+$";
+/** Whole seconds, the only form the deploy command's stop timeout accepts. */
+export const SECONDS_PATTERN = "^[0-9]{1,5}$";
 
 /** The job flags as the runner reads them back (`mapfile -t`): one per line, so "30 seconds" stays one argument. */
 export function renderArgsFile(args: string[]): string {
     return args.map((a) => `${checkSingleLine("a consumer flag", a)}\n`).join("");
+}
+
+/**
+ * The consumer unit's stop settings, as a systemd drop-in the deploy command installs: `docker stop` waits the
+ * consumer's stop timeout (its grace period plus the JVM's shutdown) and systemd waits a little longer. A drop-in,
+ * not the unit in the user data: a new grace period must not replace the master.
+ */
+export function renderConsumerStopDropIn(stopTimeoutSeconds: number): string {
+    return [
+        "# Written by the SSM deploy command: consumer.stopGracePeriodSeconds plus the JVM's shutdown.",
+        "[Service]",
+        `TimeoutStopSec=${stopTimeoutSeconds + DOCKER_STOP_MARGIN_SECONDS}`,
+        "ExecStop=",
+        `ExecStop=/usr/bin/docker stop --time ${stopTimeoutSeconds} spark-consumer`,
+        "",
+    ].join("\n");
 }
 
 /**
@@ -39,15 +68,33 @@ if ! systemctl cat spark-consumer.service >/dev/null 2>&1; then
   exit 1
 fi
 
+dropin_dir=${SYSTEMD_DIR}/spark-consumer.service.d
+stop_timeout='${p(DEPLOY_PARAMETERS.stopTimeoutSeconds)}'
+case "$stop_timeout" in
+  ''|*[!0-9]*)
+    echo "the consumer's stop timeout must be a whole number of seconds; got '$stop_timeout'" >&2
+    exit 1
+    ;;
+  *) ;;
+esac
+
 staging="$(mktemp -d)"
 trap 'rm -rf "$staging"' EXIT
 echo '${p(DEPLOY_PARAMETERS.imageUri)}' > "$staging/image"
 echo '${p(DEPLOY_PARAMETERS.consumerEnv)}' | base64 --decode > "$staging/consumer.env"
 echo '${p(DEPLOY_PARAMETERS.consumerArgs)}' | base64 --decode > "$staging/consumer.args"
 echo '${p(DEPLOY_PARAMETERS.securityRevision)}' > "$staging/security-revision"
+echo "$stop_timeout" > "$staging/consumer.stop-timeout"
+cat > "$staging/stop-timeout.conf" <<DROPIN
+# Written by the SSM deploy command: consumer.stopGracePeriodSeconds plus the JVM's shutdown.
+[Service]
+TimeoutStopSec=$((stop_timeout + ${DOCKER_STOP_MARGIN_SECONDS}))
+ExecStop=
+ExecStop=/usr/bin/docker stop --time $stop_timeout spark-consumer
+DROPIN
 
 changed=false
-for f in image consumer.env consumer.args security-revision; do
+for f in image consumer.env consumer.args security-revision consumer.stop-timeout; do
   if ! cmp --silent "$staging/$f" "$conf/$f"; then
     changed=true
   fi
@@ -57,9 +104,11 @@ if [ "$changed" = false ] && systemctl is-active --quiet spark-consumer.service;
   exit 0
 fi
 
-# One driver per checkpoint: the old driver is gone before the new one starts.
+# One driver per checkpoint: the old driver is gone before the new one starts. It stops under the stop timeout it
+# was started with (the drop-in installed then), so a shorter new grace period never cuts a running batch short.
+old_timeout="$(cat "$conf/consumer.stop-timeout" 2>/dev/null || echo ${STOP_GRACE_SECONDS})"
 systemctl stop spark-consumer.service
-for _ in $(seq 1 ${STOP_GRACE_SECONDS + 30}); do
+for _ in $(seq 1 $((old_timeout + ${DOCKER_STOP_MARGIN_SECONDS}))); do
   if ! docker container inspect spark-consumer >/dev/null 2>&1; then
     break
   fi
@@ -79,6 +128,10 @@ install -m 0644 "$staging/image" "$conf/image"
 install -m 0600 "$staging/consumer.env" "$conf/consumer.env"
 install -m 0600 "$staging/consumer.args" "$conf/consumer.args"
 install -m 0644 "$staging/security-revision" "$conf/security-revision"
+install -d -m 0755 "$dropin_dir"
+install -m 0644 "$staging/stop-timeout.conf" "$dropin_dir/stop-timeout.conf"
+install -m 0644 "$staging/consumer.stop-timeout" "$conf/consumer.stop-timeout"
+systemctl daemon-reload
 
 systemctl enable ${MASTER_ROLES.map((r) => `spark-${r}.service`).join(" ")}
 if [ "$image_changed" = true ]; then
@@ -93,6 +146,9 @@ echo "consumer started with $image"
 `;
 }
 
+/** The deploy command's bound: two of the longest stops any config allows (see deployDocumentContent), and the start. */
+export const DEPLOY_TIMEOUT_SECONDS = 2 * (MAX_CONSUMER_STOP_TIMEOUT_SECONDS + DOCKER_STOP_MARGIN_SECONDS) + 900;
+
 /** Fills the deploy command's placeholders the way SSM would (for tests and for reading the script as it runs). */
 export function fillDeployParameters(script: string, values: Record<keyof typeof DEPLOY_PARAMETERS, string>): string {
     return script.replace(/\{\{ (\w+) \}\}/g, (whole, name: string) => {
@@ -103,7 +159,11 @@ export function fillDeployParameters(script: string, values: Record<keyof typeof
     });
 }
 
-/** The SSM Command document (schema 2.2) that runs the deploy command with its parameters' patterns. */
+/**
+ * The SSM Command document (schema 2.2) that runs the deploy command with its parameters' patterns. Its timeout
+ * covers the slowest stop any config allows (an old consumer stopping under the longest stop timeout, twice: systemd,
+ * then the wait for the container), so it does not change with config.
+ */
 export function deployDocumentContent(): string {
     return JSON.stringify({
         schemaVersion: "2.2",
@@ -129,13 +189,18 @@ export function deployDocumentContent(): string {
                 description: "The versions of the Spark secret and UI certificate; a new one restarts every role on the master.",
                 allowedPattern: REVISION_PATTERN,
             },
+            [DEPLOY_PARAMETERS.stopTimeoutSeconds]: {
+                type: "String",
+                description: "How long docker stop lets the consumer finish its batch and shut down, seconds.",
+                allowedPattern: SECONDS_PATTERN,
+            },
         },
         mainSteps: [
             {
                 action: "aws:runShellScript",
                 name: "deployConsumer",
                 inputs: {
-                    timeoutSeconds: "900",
+                    timeoutSeconds: String(DEPLOY_TIMEOUT_SECONDS),
                     runCommand: renderConsumerDeploy().replace(/\n$/, "").split("\n"),
                 },
             },

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Ec2Config, SecurityConfig } from "../config";
-import { checkSecuritySettingsKept, consumerJobArgs } from "../consumerArgs";
+import { checkSecuritySettingsKept, consumerJobArgs, consumerStopTimeoutSeconds } from "../consumerArgs";
 import { ssmTunnelCommand } from "../hostAccess";
 import { checkpointPrefix, deadLetterPrefix, outputPrefix, s3Uri, SPARK_EVENTS_PREFIX } from "../locations";
 import { EngineBaseArgs, ImageRefs } from "../refs";
@@ -150,6 +150,7 @@ export class Ec2Engine extends pulumi.ComponentResource {
             env: pulumi.all([dataLake.bucketName, args.kafkaTopicsJson]).apply(([bucket, topics]) => ({ KAFKA_TOPICS: topics, SPARK_EVENT_LOG_DIR: `${EC2_URI_SCHEME}://${bucket}/${SPARK_EVENTS_PREFIX}` })),
             args: this.consumerArgs,
             securityRevision: secrets.revision,
+            stopTimeoutSeconds: consumerStopTimeoutSeconds(consumer),
         }, { ...parent, dependsOn: secrets.versions });
 
         const group = workerGroup(name, {

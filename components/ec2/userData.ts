@@ -31,8 +31,14 @@ export type SparkRole = (typeof MASTER_ROLES)[number] | (typeof WORKER_ROLES)[nu
 
 export const CONF_DIR = "/etc/spark-streaming";
 export const RUNNER = "/usr/local/sbin/spark-role";
-/** `docker stop` grace for a role: a driver that is stopping finishes or abandons its micro-batch in this time. */
+export const SYSTEMD_DIR = "/etc/systemd/system";
+/**
+ * `docker stop` grace of the master, worker and history roles. The consumer's comes from its config
+ * (`consumerStopTimeoutSeconds`), through a systemd drop-in the deploy command writes (deployCommand.ts).
+ */
 export const STOP_GRACE_SECONDS = 60;
+/** What systemd allows on top of `docker stop --time` before it gives up on the unit's stop. */
+export const DOCKER_STOP_MARGIN_SECONDS = 30;
 
 const DIGEST_PINNED = /^[a-z0-9][a-z0-9.-]*(:[0-9]+)?\/[a-z0-9._/-]+@sha256:[a-f0-9]{64}$/;
 
@@ -201,7 +207,7 @@ export function renderUnit(role: SparkRole, delivered: boolean): string {
         "Environment=HOME=/root",
         "Restart=always",
         "RestartSec=10",
-        `TimeoutStopSec=${STOP_GRACE_SECONDS + 30}`,
+        `TimeoutStopSec=${STOP_GRACE_SECONDS + DOCKER_STOP_MARGIN_SECONDS}`,
         `ExecStartPre=-/usr/bin/docker rm --force spark-${role}`,
         `ExecStart=${RUNNER} ${role}`,
         `ExecStop=/usr/bin/docker stop --time ${STOP_GRACE_SECONDS} spark-${role}`,

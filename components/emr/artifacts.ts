@@ -38,13 +38,17 @@ export function artifactsHash(jobDir: string, launcher: string = LAUNCHER_SCRIPT
  * node, documented for running scripts as steps) rather than script-runner.jar: EMR's SEND_INTERRUPT signals the
  * step's child process, and with `exec` that process *is* the launcher, so its SIGTERM trap runs; script-runner
  * puts its own wrapper in between and is fetched from a regional S3 bucket. Every value is a separate argv entry
- * (bash's positional parameters), so JSON and spaces in the job's flags need no quoting.
+ * (bash's positional parameters), so JSON and spaces in the job's flags need no quoting. `stopTimeoutSeconds` is how
+ * long the launcher waits, once cancelled, for the consumer's YARN application to end (`consumerStopTimeoutSeconds`).
  */
-export function launcherStepArgs(launcherUri: string, appName: string, sparkSubmitArgs: readonly string[]): string[] {
+export function launcherStepArgs(launcherUri: string, appName: string, sparkSubmitArgs: readonly string[], stopTimeoutSeconds: number): string[] {
+    if (!Number.isInteger(stopTimeoutSeconds) || stopTimeoutSeconds < 1) {
+        throw new Error(`the launcher's stop timeout must be a positive whole number of seconds; got ${stopTimeoutSeconds}`);
+    }
     return [
         "bash",
         "-c",
-        'set -euo pipefail; f=$(mktemp -t run-consumer.XXXXXX); aws s3 cp --only-show-errors "$1" "$f"; shift; exec bash "$f" "$@"',
+        `set -euo pipefail; f=$(mktemp -t run-consumer.XXXXXX); aws s3 cp --only-show-errors "$1" "$f"; shift; STOP_TIMEOUT_SECONDS=${stopTimeoutSeconds} exec bash "$f" "$@"`,
         "run-consumer",
         launcherUri,
         appName,

@@ -1,8 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CONSUMER_CONTEXT } from "../buildContext";
-import { EmrConfig, SecurityConfig } from "../config";
-import { checkSecuritySettingsKept, consumerJobArgs } from "../consumerArgs";
+import { ConsumerConfig, EmrConfig, SecurityConfig } from "../config";
+import { checkSecuritySettingsKept, consumerJobArgs, consumerStopTimeoutSeconds } from "../consumerArgs";
 import { ssmTunnelCommand } from "../hostAccess";
 import { checkpointPrefix, deadLetterPrefix, outputPrefix, PREFIXES, s3Uri } from "../locations";
 import { EngineBaseArgs } from "../refs";
@@ -13,6 +13,7 @@ import { checkLockCurrent, lockedJars, readJarLock } from "./jars";
 import { EMR_MANAGED_POLICY_TAG, emrSecurityGroups, UI_PORTS } from "./securityGroups";
 import { emrSparkVersion } from "./sparkVersions";
 import { EmrStep } from "./step";
+import { DEFAULT_TIMEOUT_MS } from "./stepProvider";
 import { tlsBundle } from "./tls";
 
 export { artifactsHash, artifactsPrefix, jobFiles, LAUNCHER_SCRIPT, launcherStepArgs } from "./artifacts";
@@ -26,6 +27,14 @@ export { EMR_MANAGED_POLICY_TAG, UI_PORTS } from "./securityGroups";
 // jars.ts). The launcher run-consumer.sh owns the YARN application, so a cancelled step never leaves a driver
 // behind. The job's hash flows only into the artifacts and the step, never into the cluster's inputs: a new job or
 // launcher restarts the step, never the cluster.
+
+/** What the step provider adds to the launcher's wait: its own kill calls (60 s each), polling, EMR's state updates. */
+export const STEP_CANCEL_MARGIN_SECONDS = 600;
+
+/** How long an update or delete waits for the cancelled consumer step to stop: never less than the launcher waits. */
+export function emrStepStopTimeoutMs(consumer: Pick<ConsumerConfig, "stopGracePeriodSeconds">): number {
+    return Math.max(DEFAULT_TIMEOUT_MS, (consumerStopTimeoutSeconds(consumer) + STEP_CANCEL_MARGIN_SECONDS) * 1000);
+}
 
 /** Where EMR pushes its logs. */
 export const EMR_LOGS_PREFIX = `${PREFIXES.logs}emr/`;
@@ -126,13 +135,13 @@ export class EmrEngine extends pulumi.ComponentResource {
                 ...job,
                 // No image entrypoint on EMR to read KAFKA_TOPICS: the job creates the missing topics itself.
                 "--ensure-topics", topics,
-            ]),
+            ], consumerStopTimeoutSeconds(args.consumer)),
         );
         // The step provider cancels with SEND_INTERRUPT (SIGTERM), which the launcher traps to kill the YARN
         // application; TERMINATE_PROCESS (SIGKILL) would skip the trap and leave the driver running.
         const step = new EmrStep(
             `${name}-consumer`,
-            { clusterId: cluster.id, stepName: args.consumer.name, args: stepArgs, actionOnFailure: "CONTINUE", region },
+            { clusterId: cluster.id, stepName: args.consumer.name, args: stepArgs, actionOnFailure: "CONTINUE", region, timeoutMs: emrStepStopTimeoutMs(args.consumer) },
             { parent: this, dependsOn: artifacts.objects },
         );
 

@@ -1,14 +1,14 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { ConsumerConfig, LocalConfig } from "../config";
-import { consumerJobArgs } from "../consumerArgs";
+import { consumerJobArgs, consumerStopTimeoutSeconds } from "../consumerArgs";
 import { checkpointPrefix, deadLetterPrefix, outputPrefix, s3Uri } from "../locations";
 import { LocalSite, platformContainer } from "./container";
 import { httpHealthcheck, SPARK_PORTS, SparkStoreAccess } from "./spark";
 
 // The consumer on engine local: the image's `consumer` role, its driver in client mode against the standalone
 // master, its executors on the workers, checkpoint and output in the object store. One container with a fixed name:
-// a redeploy removes the old one (SIGTERM, the query stops between batches) before the new one starts, so exactly one
+// a redeploy removes the old one (SIGTERM: the running batch commits, then the query stops) before the new one starts, so exactly one
 // query ever runs on the checkpoint, and the new one resumes from it.
 
 /** Spark reaches the local store through S3A by its own scheme (see s3a.ts); the stack's location outputs use it too. */
@@ -16,11 +16,6 @@ export const LOCAL_URI_SCHEME = "s3a";
 
 /** The driver's alias: executors on the workers connect back to it by this name. */
 export const CONSUMER_ALIAS = "spark-consumer";
-/**
- * Seconds a stop (or a replacement) gives the driver to finish its batch after SIGTERM before Docker kills it. A
- * kill is safe (the checkpoint makes the batch re-run exactly once) but slower to recover from.
- */
-export const CONSUMER_STOP_GRACE_SECONDS = 120;
 
 /** Spark settings the consumer needs on engine local: S3A for the store, executors sized for the workers. */
 export function localConsumerSparkConf(s3aSparkConf: Record<string, string>, spark: LocalConfig["spark"]): Record<string, string> {
@@ -90,7 +85,9 @@ export class LocalConsumer extends pulumi.ComponentResource {
                 },
                 ports: [{ internal: SPARK_PORTS.appUi, external: args.uiPort }],
                 healthcheck: httpHealthcheck(`http://localhost:${SPARK_PORTS.appUi}/`),
-                stopGraceSeconds: CONSUMER_STOP_GRACE_SECONDS,
+                // A stop (or a replacement) gives the driver its grace period to commit its batch, plus the JVM's
+                // shutdown, before Docker kills it; a kill is safe (the checkpoint re-runs the batch) but slower.
+                stopGraceSeconds: consumerStopTimeoutSeconds(consumer),
                 dependsOn: args.dependsOn,
             },
             this,

@@ -16,7 +16,8 @@
 #         missing topics are created (existing ones left alone) before the query starts.
 #       SPARK_DRIVER_HOST (optional): address executors use to reach the driver.
 #       SPARK_SUBMIT_OPTS_EXTRA (optional): more spark-submit options, word-split.
-#       SIGTERM stops the query cleanly (forwarded to the Python driver) and exits 0.
+#       SIGTERM is forwarded to the Python driver: the running batch commits and it exits 0 (or 4 if the batch
+#         outlasts --stop-grace-period; see README.md).
 #   entrypoint.sh producer --bootstrap-servers H:P --topic T [--events-per-second N] [--malformed-percent P]
 #       the demo producer (demo_producer/, engine local): valid events plus a share of malformed ones.
 #   entrypoint.sh driver --properties-file F --class C <main file> [job flags...]

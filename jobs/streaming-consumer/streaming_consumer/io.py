@@ -14,27 +14,37 @@ Kafka twice, and with `startingOffsets=latest` each resolves "latest" at its own
 between the two can reach one sink's range and not the other's (an invalid record silently lost).
 Plain `df.write` inside foreachBatch is not idempotent per batch and leaves no log for readers.
 The price: FileStreamSink is Spark-internal API (stable through 3.5; the tests exercise it).
+
+Stray files
+-----------
+A batch killed mid-write leaves Parquet files that no sink log lists. Readers through Spark ignore them;
+Athena, Glue, pyarrow or any S3 listing do not. So in the first batch of every run, once both sinks have
+written (no write of this query is in flight then), `remove_stray_files` deletes from both locations the
+files this sink wrote that its log does not list: Spark part-file names only, never `_spark_metadata` or
+other hidden files, never a file older than the checkpoint (this query's birth), and, with a log retention,
+only files newer than what the log may have let expire, and only Parquet files whose footer says Spark wrote them
+with exactly that sink's columns.
+
+Stopping
+--------
+`StopControl` is set by the first SIGTERM/SIGINT. A batch that is running finishes and commits; a batch that
+would start after it is refused before it writes anything (`StopBeforeBatch`: Spark has planned it in the
+offset log, so the next run runs it with the same offsets). main.py stops the query between batches.
 """
 from __future__ import annotations
 
 import json
-import os
-import signal
+import re
 import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery, StreamingQueryListener
-
-# Test-only fault injection: "kill-after-output:<batch id>" SIGKILLs the job's process group after the
-# output sink committed that batch and before the dead-letter sink ran, the one crash point a random
-# kill rarely hits. Unset in every deployment.
-_FAULT = os.environ.get("STREAMING_CONSUMER_FAULT", "")
 
 MSK_IAM_OPTIONS = {
     "security.protocol": "SASL_SSL",
@@ -238,34 +248,197 @@ class FileSink:
         self._sink.addBatch(batch_id, df._jdf)
 
 
-class BatchWriter:
-    """The foreachBatch function: both sinks, same batch id, the input read from Kafka once."""
+class StopControl:
+    """A stop request, shared by the signal handler (main.py) and the batch writer."""
 
-    def __init__(self, output: FileSink, dead_letter: FileSink, split: Callable[[DataFrame], tuple[DataFrame, DataFrame]]):
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def request(self) -> None:
+        self._event.set()
+
+    @property
+    def requested(self) -> bool:
+        return self._event.is_set()
+
+
+class StopBeforeBatch(RuntimeError):
+    """Raised instead of running a batch once a stop was requested: nothing of the batch is written, and the
+    offset log keeps it for the next run."""
+
+    MARKER = "streaming-consumer: stop requested before this batch started"
+
+    def __init__(self, batch_id: int):
+        super().__init__(f"{self.MARKER} (batch {batch_id}); it runs again at the next start")
+
+
+class BatchWriter:
+    """The foreachBatch function: classify once, write both sinks with the same batch id, then (first batch of a
+    run) remove stray files."""
+
+    def __init__(
+        self,
+        output: FileSink,
+        dead_letter: FileSink,
+        schema,
+        stop: StopControl | None = None,
+        cleaner: Callable[[], None] | None = None,
+    ):
+        from . import transforms
+
+        self._transforms = transforms
         self.output = output
         self.dead_letter = dead_letter
-        self.split = split
+        self.schema = schema
+        self.stop = stop
+        self.cleaner = cleaner
         self._counts: dict[int, dict[str, int]] = {}
         self._lock = threading.Lock()
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
-        # Cached so the two writes and the count share one Kafka fetch and one parse.
-        batch = batch.persist(StorageLevel.MEMORY_AND_DISK)
+        if self.stop is not None and self.stop.requested:
+            raise StopBeforeBatch(batch_id)
+        t = self._transforms
+        held: list[DataFrame] = []
+
+        def cache(df: DataFrame) -> DataFrame:
+            # Cached so the two writes and the count share one Kafka fetch, one parse and one Python call per
+            # slow-path record.
+            df = df.persist(StorageLevel.MEMORY_AND_DISK)
+            held.append(df)
+            return df
+
         try:
-            valid, invalid = self.split(batch)
-            self.output.add_batch(batch_id, valid)
-            if _FAULT == f"kill-after-output:{batch_id}":
-                os.killpg(os.getpgid(0), signal.SIGKILL)
-            self.dead_letter.add_batch(batch_id, invalid)
-            counts = {r["ok"]: r["n"] for r in batch.groupBy(F.col("error").isNull().alias("ok")).agg(F.count(F.lit(1)).alias("n")).collect()}
+            classified = t.classify(batch, self.schema, cache=cache)
+            self.output.add_batch(batch_id, t.valid_rows(classified, self.schema))
+            self.dead_letter.add_batch(batch_id, t.dead_letter_rows(classified))
+            counts = {r["ok"]: r["n"] for r in classified.groupBy(F.col("error").isNull().alias("ok")).agg(F.count(F.lit(1)).alias("n")).collect()}
             with self._lock:
                 self._counts[batch_id] = {"valid_rows": counts.get(True, 0), "dead_letter_rows": counts.get(False, 0)}
         finally:
-            batch.unpersist()
+            for df in held:
+                df.unpersist()
+        if self.cleaner is not None:
+            cleaner, self.cleaner = self.cleaner, None
+            cleaner()
 
     def pop_counts(self, batch_id: int) -> dict[str, int]:
         with self._lock:
             return self._counts.pop(batch_id, {})
+
+
+# --- stray files ------------------------------------------------------------------------------------------
+
+# The names Spark's file sink gives data files: part-<task>-<uuid>-c<n>.<codec>.parquet.
+PART_FILE = re.compile(
+    r"^part-\d{5}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?:-c\d{3})?(?:\.[A-Za-z0-9]+)*\.parquet$"
+)
+# Clocks of S3 and of the driver differ a little; never delete a file this close to a boundary.
+_CLOCK_SLACK_MS = 60 * 60 * 1000
+# Spark writes the rows' schema into every Parquet file's footer under this key.
+_SPARK_ROW_METADATA = "org.apache.spark.sql.parquet.row.metadata"
+
+
+class SinkLocation(NamedTuple):
+    """A location a sink of this query writes, and the data columns of its files (partition columns excluded)."""
+    uri: str
+    columns: tuple[str, ...]
+
+
+def _written_with_columns(spark: SparkSession, path, columns: tuple[str, ...]) -> bool:
+    """True when the Parquet file at `path` was written by Spark with exactly these data columns, in this order.
+    An unreadable file (not Parquet, truncated) is not one of this sink's: it is left alone."""
+    jvm = spark._jvm
+    try:
+        footer = jvm.org.apache.parquet.hadoop.ParquetFileReader.readFooter(spark._jsc.hadoopConfiguration(), path)
+        row_schema = footer.getFileMetaData().getKeyValueMetaData().get(_SPARK_ROW_METADATA)
+    except Exception:  # noqa: BLE001 - py4j raises its own types for any JVM error
+        return False
+    if row_schema is None:
+        return False
+    try:
+        names = tuple(f["name"] for f in json.loads(row_schema)["fields"])
+    except (ValueError, KeyError, TypeError):
+        return False
+    return names == tuple(columns)
+
+
+def _scala_object(package, name: str):
+    """A Scala `object` (its MODULE$ instance), which py4j cannot name with attribute syntax."""
+    return getattr(getattr(package, f"{name}$"), "MODULE$")
+
+
+def _scala_none(jvm):
+    return _scala_object(jvm.scala, "None")
+
+
+def _joined(jvm, java_strings) -> list[str]:
+    """A Java String[] as a Python list, in one round trip (a large listing would take minutes element-wise)."""
+    text = jvm.java.lang.String.join("\n", jvm.java.util.Arrays.asList(java_strings))
+    return [p for p in text.split("\n") if p]
+
+
+def stray_files(spark: SparkSession, location: SinkLocation, checkpoint: str, retention: str | None = None) -> list[str]:
+    """Data files under `location` that this query's file sink wrote and its log does not list.
+
+    What marks a file as this sink's, all of it required: it lies under the location, which has this sink's log;
+    the log does not list it; it has the name Spark's file sink gives a data file; it is newer than the query's
+    checkpoint (and, with a log retention, than what the log may have let expire); and its footer says Spark wrote
+    it with exactly this sink's data columns. Anything else (other writers' files, other names, hidden files,
+    other prefixes) is never touched.
+    """
+    jvm = spark._jvm
+    location, columns = location.uri, location.columns
+    fs, root = _fs_and_path(spark, location)
+    log = jvm.org.apache.hadoop.fs.Path(root, "_spark_metadata")
+    if not fs.exists(log):
+        return []  # nothing committed here yet: never touch a location that is not (yet) this sink's
+    seq = jvm.org.apache.spark.api.python.PythonUtils.toSeq
+    no_options = jvm.org.apache.spark.api.python.PythonUtils.toScalaMap({})
+    listed = set(_joined(jvm, jvm.org.apache.spark.sql.execution.streaming.MetadataLogFileIndex(
+        spark._jsparkSession, root, no_options, _scala_none(jvm)).inputFiles()))
+    # Lists every file under the location except hidden ones (`_spark_metadata`, `.…`), as readers do.
+    on_storage = _joined(jvm, jvm.org.apache.spark.sql.execution.datasources.InMemoryFileIndex(
+        spark._jsparkSession, seq([root]), no_options, _scala_none(jvm),
+        _scala_object(jvm.org.apache.spark.sql.execution.datasources, "NoopCache"), _scala_none(jvm), _scala_none(jvm),
+    ).inputFiles())
+    candidates = [p for p in on_storage if p not in listed and PART_FILE.match(p.rsplit("/", 1)[-1])]
+    if not candidates:
+        return []
+    ckpt_fs, ckpt = _fs_and_path(spark, f"{checkpoint.rstrip('/')}/metadata")
+    oldest = ckpt_fs.getFileStatus(ckpt).getModificationTime() - _CLOCK_SLACK_MS if ckpt_fs.exists(ckpt) else None
+    if retention:
+        # Entries older than the retention leave the log at a compaction; their files are not strays.
+        compacts = [st.getModificationTime() for st in fs.listStatus(log) if st.getPath().getName().endswith(".compact")]
+        if compacts:
+            expired_before = max(compacts) - jvm.org.apache.spark.network.util.JavaUtils.timeStringAsMs(retention) + _CLOCK_SLACK_MS
+            oldest = expired_before if oldest is None else max(oldest, expired_before)
+    if oldest is None:
+        return []  # no checkpoint to date this query by: leave everything alone
+    out = []
+    for p in candidates:
+        path = jvm.org.apache.hadoop.fs.Path(p)
+        if fs.getFileStatus(path).getModificationTime() >= oldest and _written_with_columns(spark, path, columns):
+            out.append(p)
+    return out
+
+
+def remove_stray_files(
+    spark: SparkSession, locations: dict[str, SinkLocation], checkpoint: str, retention: str | None = None
+) -> dict[str, int]:
+    """Delete `stray_files` of each location; report (never raise): a failure here must not fail the batch."""
+    removed = {}
+    for role, location in locations.items():
+        try:
+            strays = stray_files(spark, location, checkpoint, retention)
+            fs, _ = _fs_and_path(spark, location.uri)
+            for p in strays:
+                fs.delete(spark._jvm.org.apache.hadoop.fs.Path(p), False)
+            removed[role] = len(strays)
+            emit("stray_files_removed", location=location.uri, count=len(strays), files=strays[:20])
+        except Exception as e:  # noqa: BLE001 - cleaning is best effort; the next start tries again
+            emit("stray_files_check_failed", location=location.uri, error=str(e)[:1000])
+    return removed
 
 
 class ProgressLogger(StreamingQueryListener):

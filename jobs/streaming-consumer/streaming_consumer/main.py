@@ -2,19 +2,40 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import signal
 import sys
 import threading
+import time
 from typing import Sequence
 from urllib.parse import urlparse
 
-from . import io, metrics, transforms
+from . import io, metrics
 from .schemas import EVENT_SCHEMA, PARTITION_COLUMNS, SchemaError, load_schema
 
 _INTERVAL_RE = re.compile(r"^\s*\d+\s*(milliseconds?|ms|seconds?|s|minutes?|min|hours?|h)\s*$", re.IGNORECASE)
 
 EXIT_CONFIG_ERROR = 3
+# The grace period ran out, or a second signal came, before the running batch committed: the query was
+# stopped mid-batch. Safe: the checkpoint re-runs that batch at the next start, and the stray files it may
+# have left are removed then.
+EXIT_STOP_ABORTED = 4
+DEFAULT_STOP_GRACE_SECONDS = 120
+# How long an abort waits for Spark to stop the query before the process exits regardless.
+_ABORT_WAIT_SECONDS = 30
+
+# Settings the job pins, because its output depends on them (a --conf that sets one otherwise is refused):
+# timestamps as TIMESTAMP_MICROS (INT96 cannot hold years 0001-1677 or 2262-9999 for readers such as pyarrow)
+# in the proleptic Gregorian calendar with no legacy rebase (the default, EXCEPTION, fails the whole batch on
+# a date before 1582 or 1900; LEGACY would store other instants than the ones received, which non-Spark readers
+# then show), and non-ANSI SQL, under which a value the transforms cannot convert is null, never a failed batch.
+PINNED_CONF = {
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    "spark.sql.parquet.datetimeRebaseModeInWrite": "CORRECTED",
+    "spark.sql.parquet.int96RebaseModeInWrite": "CORRECTED",
+    "spark.sql.ansi.enabled": "false",
+}
 
 
 def _positive_int(text: str) -> int:
@@ -24,6 +45,13 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
     if n < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return n
+
+
+def _grace(text: str) -> int:
+    n = _positive_int(text)
+    if n > 86400:
+        raise argparse.ArgumentTypeError(f"must be at most 86400 seconds, got {text!r}")
     return n
 
 
@@ -84,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help='create missing topics first: [{"name":..,"partitions":..,"replicationFactor":..,"retentionMs":..}]')
     p.add_argument("--sink-log-retention", metavar="DURATION",
                    help="drop file-sink log entries older than this (e.g. 30d); readers through Spark then no longer see those files")
+    p.add_argument("--stop-grace-period", type=_grace, default=DEFAULT_STOP_GRACE_SECONDS, metavar="SECONDS",
+                   help="on SIGTERM/SIGINT, how long the running batch may take to commit before the stop aborts it "
+                        f"(default {DEFAULT_STOP_GRACE_SECONDS})")
     metrics.add_arguments(p)  # observability flags (issue 14): streaming_consumer/metrics.py
     return p
 
@@ -98,6 +129,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
             la, lb = locations[a] + "/", locations[b] + "/"
             if la.startswith(lb) or lb.startswith(la):
                 parser.error(f"argument {a}: must not be, contain or lie inside {b} ({locations[a]} vs {locations[b]})")
+    for key, value in args.conf:
+        if key in PINNED_CONF and value.strip().upper() != PINNED_CONF[key].upper():
+            parser.error(
+                f"argument --conf: {key}={value} is not allowed; the job pins it to {PINNED_CONF[key]} so that every "
+                "record, whatever its date, is written and read back as the same instant and never fails a batch"
+            )
     if args.schema:
         try:
             args.record_schema = load_schema(args.schema)
@@ -106,6 +143,17 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     else:
         args.record_schema = EVENT_SCHEMA
     return args
+
+
+def sink_locations(output: str, dead_letter: str, schema) -> dict[str, io.SinkLocation]:
+    """Both sinks' locations with the data columns of their files, which the stray-file cleaning checks."""
+    from . import transforms
+
+    data_columns = tuple(c for c in transforms.output_columns(schema) if c not in PARTITION_COLUMNS)
+    return {
+        "output": io.SinkLocation(output, data_columns),
+        "dead-letter": io.SinkLocation(dead_letter, tuple(transforms.dead_letter_columns())),
+    }
 
 
 def uses_s3a(uri: str, confs: dict) -> bool:
@@ -119,7 +167,7 @@ def build_session(args: argparse.Namespace):
 
     builder = SparkSession.builder.appName(f"streaming-consumer-{args.topic}")
     # Progress bars interleave with the JSON progress lines that operators parse.
-    confs = {"spark.ui.showConsoleProgress": "false", **dict(args.conf)}
+    confs = {"spark.ui.showConsoleProgress": "false", **dict(args.conf), **PINNED_CONF}
     # Rename-free checkpoints on S3A: a rename there is copy + delete, and a killed copy leaves junk. Only S3A has
     # the abortable streams that manager needs; EMR's s3:// (EMRFS) keeps Spark's default manager.
     if uses_s3a(args.checkpoint, confs) and "spark.sql.streaming.checkpointFileManagerClass" not in confs:
@@ -129,19 +177,79 @@ def build_session(args: argparse.Namespace):
     return builder.getOrCreate()
 
 
+def report_pinned_settings(spark) -> None:
+    """Logs the settings the job pins as the session has them, and the cluster defaults they replaced (spark-defaults
+    or spark-submit --conf, which reach the JVM as system properties): a reviewer sees both, a test checks both."""
+    props = spark._jvm.java.lang.System
+    overridden = {}
+    for key, value in PINNED_CONF.items():
+        default = props.getProperty(key)
+        if default is not None and default.strip().upper() != value.upper():
+            overridden[key] = default
+    io.emit("session_settings", settings={k: spark.conf.get(k) for k in PINNED_CONF}, overridden=overridden)
+
+
+class _Stopper:
+    """SIGTERM/SIGINT: the first asks for a stop (the running batch commits), a second one, or the grace period
+    running out, aborts. Handlers only record; the main loop acts."""
+
+    def __init__(self, grace_seconds: int, control: io.StopControl):
+        self.grace_seconds = grace_seconds
+        self.control = control
+        self.first_at: float | None = None
+        self.count = 0
+
+    def __call__(self, signum, _frame) -> None:
+        self.count += 1
+        name = signal.Signals(signum).name
+        if self.count == 1:
+            self.first_at = time.monotonic()
+            self.control.request()
+            io.emit("stop_requested", signal=name, grace_period_seconds=self.grace_seconds)
+        else:
+            io.emit("stop_escalated", signal=name, note="second signal: aborting the running batch")
+
+    @property
+    def requested(self) -> bool:
+        return self.count > 0
+
+    def abort_reason(self) -> str | None:
+        if self.count > 1:
+            return "second signal"
+        if self.first_at is not None and time.monotonic() - self.first_at > self.grace_seconds:
+            return f"grace period of {self.grace_seconds}s expired"
+        return None
+
+
+def _abort(query, reason: str) -> int:
+    """Stop the query mid-batch, bounded: if Spark does not let go in time, leave anyway (the JVM follows)."""
+    io.emit("stop_aborted", reason=reason)
+    done = threading.Event()
+
+    def stop():
+        try:
+            query.stop()
+        finally:
+            done.set()
+
+    threading.Thread(target=stop, daemon=True).start()
+    if not done.wait(_ABORT_WAIT_SECONDS):
+        io.emit("stop_abandoned", note=f"the query did not stop within {_ABORT_WAIT_SECONDS}s; exiting")
+        sys.stdout.flush()
+        os._exit(EXIT_STOP_ABORTED)
+    return EXIT_STOP_ABORTED
+
+
 def run(args: argparse.Namespace) -> int:
     from pyspark.errors import StreamingQueryException
 
+    control = io.StopControl()
+    stopper = _Stopper(args.stop_grace_period, control)
+    signal.signal(signal.SIGTERM, stopper)
+    signal.signal(signal.SIGINT, stopper)
     spark = build_session(args)
-    stop = threading.Event()
-
-    def on_term(signum, _frame):
-        io.emit("stop_requested", signal=signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, on_term)
     try:
+        report_pinned_settings(spark)
         client_props = io.kafka_client_properties(args.bootstrap_servers, args.kafka_auth)
         if args.ensure_topics:
             io.ensure_topics(spark, client_props, args.ensure_topics)
@@ -153,6 +261,9 @@ def run(args: argparse.Namespace) -> int:
             io.emit("refused_to_start", reason=str(e))
             print(f"error: {e}", file=sys.stderr)
             return EXIT_CONFIG_ERROR
+        if stopper.requested:
+            io.emit("stopped", reason="signal before the query started")
+            return 0
 
         schema = args.record_schema
         source = io.read_kafka(
@@ -161,31 +272,38 @@ def run(args: argparse.Namespace) -> int:
                 args.bootstrap_servers, args.topic, args.kafka_auth, args.starting_offsets, args.max_offsets_per_trigger
             ),
         )
-        classified = transforms.classify(source, schema)
-
-        def split(batch):
-            return transforms.valid_rows(batch, schema), transforms.dead_letter_rows(batch)
-
+        locations = sink_locations(args.output, args.dead_letter, schema)
         writer = io.BatchWriter(
             io.FileSink(spark, args.output, PARTITION_COLUMNS, args.sink_log_retention),
             io.FileSink(spark, args.dead_letter, (), args.sink_log_retention),
-            split,
+            schema,
+            stop=control,
+            cleaner=lambda: io.remove_stray_files(spark, locations, args.checkpoint, args.sink_log_retention),
         )
         # Observability (issue 14): the JSON progress line, consumer-group offsets and metrics, from one listener
         # (it alone pops the writer's batch counts). See streaming_consumer/metrics.py.
         spark.streams.addListener(metrics.build_listener(spark, args, writer, client_props))
         trigger = {"availableNow": True} if args.available_now else {"processingTime": args.trigger_interval}
-        query = io.start_query(classified, writer, args.checkpoint, trigger, f"consumer-{args.topic}")
-        # Polling, not a blocking awaitTermination: the SIGTERM handler runs on this thread between calls.
-        while query.isActive and not stop.is_set():
+        query = io.start_query(source, writer, args.checkpoint, trigger, f"consumer-{args.topic}")
+        # Polling, not a blocking awaitTermination: the signal handler runs on this thread between calls.
+        while query.isActive:
+            if stopper.requested:
+                reason = stopper.abort_reason()
+                if reason is not None:
+                    return _abort(query, reason)
+                # Between batches (no trigger active) the query can stop without losing work; a batch that
+                # starts meanwhile refuses to run (io.StopBeforeBatch), so no new write begins either way.
+                if not query.status["isTriggerActive"]:
+                    query.stop()
+                    break
             try:
-                query.awaitTermination(1)
+                query.awaitTermination(0.2)
             except StreamingQueryException:
                 break  # reported below through query.exception()
-        if stop.is_set() and query.isActive:
-            query.stop()
-            io.emit("stopped", reason="signal")
         exc = query.exception()
+        if stopper.requested and (exc is None or io.StopBeforeBatch.MARKER in str(exc)):
+            io.emit("stopped", reason="signal", note="the last batch that started was committed")
+            return 0
         if exc is not None:
             io.emit("query_failed", error=str(exc)[:2000])
             return 1

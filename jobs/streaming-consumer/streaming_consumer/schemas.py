@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from pyspark.sql.types import (
+    BinaryType,
     DoubleType,
     IntegerType,
     LongType,
@@ -44,11 +45,14 @@ KAFKA_COLUMNS = StructType(
 # Partition columns of the valid output, derived from the record's event_time in UTC.
 PARTITION_COLUMNS = ("year", "month", "day", "hour")
 
+# raw_value: the value as UTF-8 text (bytes that are not UTF-8 shown as U+FFFD); error: one line per reason;
+# raw_bytes: the exact bytes, only when they are not valid UTF-8 (so nothing of a record is lost).
 DEAD_LETTER_SCHEMA = StructType(
     [
         StructField("raw_value", StringType(), nullable=True),
         StructField("error", StringType(), nullable=False),
         *KAFKA_COLUMNS.fields,
+        StructField("raw_bytes", BinaryType(), nullable=True),
     ]
 )
 

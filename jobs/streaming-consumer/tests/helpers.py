@@ -132,6 +132,17 @@ def start_job(args: list[str], log_path: Path, cmd: list[str] | None = None, env
     return JobRun(proc, log_path)
 
 
+FAULTY = [sys.executable, "-m", "faulty_consumer"]
+
+
+def fault_env(faults: dict) -> dict[str, str]:
+    """The environment of a job run through tests/faulty_consumer.py with these faults."""
+    env = python_env()
+    env["PYTHONPATH"] = str(JOB_DIR / "tests") + os.pathsep + env["PYTHONPATH"]
+    env["TEST_FAULTS"] = json.dumps(faults)
+    return env
+
+
 def job_args(bootstrap: str, topic: str, base: str, s3, *extra: str, local: bool = True) -> list[str]:
     return [
         "--bootstrap-servers", bootstrap,
@@ -186,19 +197,23 @@ def invalid_values(tag: str) -> list[tuple[str, str]]:
     """(raw value, a phrase its dead-letter error must contain): one of each kind of invalid record."""
     return [
         (f"not json {tag}", "not valid JSON"),
-        (f'["array", "{tag}"]', "JSON array, not a JSON object"),
-        (f'{{"event_id": "m-{tag}", "type": "click"}}', "required field 'event_time' is missing"),
-        (f'{{"event_id": "w-{tag}", "event_time": "2024-05-01T00:00:00Z", "type": "t", "amount": "12.5"}}', "field 'amount' must be double"),
-        (f'{{"event_id": "ts-{tag}", "event_time": "yesterday", "type": "t"}}', "must be an ISO-8601 timestamp"),
-        (f'{{"event_id": 42, "event_time": "2024-05-01T00:00:00Z", "type": "t", "user_id": "{tag}"}}', "field 'event_id' must be a string, got a JSON number"),
+        (f'["array", "{tag}"]', "value is a JSON array, not a JSON object"),
+        (f'{{"event_id": "m-{tag}", "type": "click"}}', "event_time: required field is missing"),
+        (f'{{"event_id": "w-{tag}", "event_time": "2024-05-01T00:00:00Z", "type": "t", "amount": "12.5"}}', 'amount: expected a number, got a string "12.5"'),
+        (f'{{"event_id": "ts-{tag}", "event_time": "yesterday", "type": "t"}}', "event_time: expected an ISO-8601 timestamp"),
+        (f'{{"event_id": 42, "event_time": "2024-05-01T00:00:00Z", "type": "t", "user_id": "{tag}"}}', "event_id: expected a string, got a number 42"),
         (f'{{"event_id": "x-{tag}", "event_time": "2024-05-01T00:00:00Z", "type": "t", ', "not valid JSON"),
     ]
 
 
-def produce(spark, bootstrap: str, topic: str, values: list[str], partitions: int = 1) -> None:
-    """Write values to the topic through Spark's Kafka sink, spread round-robin over partitions."""
-    rows = [(i % partitions, v) for i, v in enumerate(values)]
-    df = spark.createDataFrame(rows, "partition int, value string")
+def produce(spark, bootstrap: str, topic: str, values: list, partitions: int = 1) -> None:
+    """Write values (text, bytes, or None for a tombstone) to the topic through Spark's Kafka sink, spread
+    round-robin over partitions."""
+    def as_bytes(v):
+        return None if v is None else bytearray(v if isinstance(v, (bytes, bytearray)) else v.encode("utf-8"))
+
+    rows = [(i % partitions, as_bytes(v)) for i, v in enumerate(values)]
+    df = spark.createDataFrame(rows, "partition int, value binary")
     (
         df.write.format("kafka")
         .option("kafka.bootstrap.servers", bootstrap)
@@ -209,15 +224,81 @@ def produce(spark, bootstrap: str, topic: str, values: list[str], partitions: in
     )
 
 
-def read_topic(spark, bootstrap: str, topic: str) -> dict[tuple[int, int], str]:
-    """(partition, offset) -> value of every record in the topic: the ground truth."""
+def read_topic(spark, bootstrap: str, topic: str, raw: bool = False) -> dict[tuple[int, int], Any]:
+    """(partition, offset) -> value of every record in the topic: the ground truth (text, or bytes with raw)."""
     rows = (
         spark.read.format("kafka")
         .option("kafka.bootstrap.servers", bootstrap)
         .option("subscribe", topic)
         .option("startingOffsets", "earliest")
         .load()
-        .selectExpr("partition", "offset", "cast(value as string) as value")
+        .selectExpr("partition", "offset", "value" if raw else "cast(value as string) as value")
         .collect()
     )
-    return {(r.partition, r.offset): r.value for r in rows}
+    return {(r.partition, r.offset): (None if r.value is None else bytes(r.value)) if raw else r.value for r in rows}
+
+
+# --- S3 read directly, as non-Spark readers do (pyarrow, Athena, a listing): no sink log ------------------
+
+def _key(s3, uri: str) -> str:
+    return uri.split(f"{s3.bucket}/", 1)[1].rstrip("/")
+
+
+def list_keys(s3, uri: str) -> list[str]:
+    keys, token = [], None
+    while True:
+        kwargs = {"Bucket": s3.bucket, "Prefix": _key(s3, uri) + "/"}
+        if token:
+            kwargs["ContinuationToken"] = token
+        page = s3.client.list_objects_v2(**kwargs)
+        keys += [o["Key"] for o in page.get("Contents", [])]
+        token = page.get("NextContinuationToken")
+        if not token:
+            return keys
+
+
+def data_keys(s3, uri: str) -> list[str]:
+    """Every Parquet file under a location that a plain listing shows (what Athena or pyarrow would read)."""
+    return [k for k in list_keys(s3, uri) if k.endswith(".parquet") and "/_spark_metadata/" not in k]
+
+
+def sink_log_keys(s3, uri: str) -> set[str]:
+    """The files a location's file-sink log lists, read from the log's own files (not through Spark)."""
+    listed, removed = set(), set()
+    for key in list_keys(s3, uri):
+        if "/_spark_metadata/" not in key:
+            continue
+        body = s3.client.get_object(Bucket=s3.bucket, Key=key)["Body"].read().decode()
+        for line in body.splitlines()[1:]:  # first line: the log version ("v1")
+            entry = json.loads(line)
+            (removed if entry.get("action") == "delete" else listed).add(_key(s3, entry["path"]))
+    return listed - removed
+
+
+def stray_keys(s3, uri: str) -> list[str]:
+    """Parquet files a listing shows that the sink log does not list: what non-Spark readers see twice."""
+    return sorted(set(data_keys(s3, uri)) - sink_log_keys(s3, uri))
+
+
+def read_listed_parquet(s3, uri: str) -> list[dict]:
+    """Every row of every Parquet file under a location, read with pyarrow from a plain S3 listing."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    rows = []
+    for key in data_keys(s3, uri):
+        body = s3.client.get_object(Bucket=s3.bucket, Key=key)["Body"].read()
+        rows += pq.read_table(io.BytesIO(body)).to_pylist()
+    return rows
+
+
+def assert_each_offset_once_in_listing(s3, base: str, topic: str, expected: set[tuple[int, int]]) -> tuple[list, list]:
+    """Output and dead letter read with pyarrow from an S3 listing: each expected offset exactly once, no other."""
+    out = read_listed_parquet(s3, f"{base}/data/{topic}")
+    dead = read_listed_parquet(s3, f"{base}/dead-letter/{topic}")
+    seen = [(r["kafka_partition"], r["kafka_offset"]) for r in out + dead]
+    dupes = sorted({k for k in seen if seen.count(k) > 1})
+    assert not dupes, f"a plain listing shows offsets more than once: {dupes[:10]} ({len(dupes)} in all)"
+    assert set(seen) == expected, f"missing {sorted(expected - set(seen))[:10]}, unexpected {sorted(set(seen) - expected)[:10]}"
+    return out, dead

@@ -31,6 +31,7 @@ def test_defaults():
         "30 seconds", False, "earliest", "none"
     )
     assert args.max_offsets_per_trigger is None and args.conf == [] and args.record_schema == EVENT_SCHEMA
+    assert args.stop_grace_period == 120
 
 
 def test_all_flags_parse():
@@ -58,6 +59,9 @@ def test_all_flags_parse():
         (["--ensure-topics", "{}"], "--ensure-topics"),
         (["--ensure-topics", '[{"name": "t", "replicationFactor": 3}]'], "--ensure-topics"),
         (["--schema", "/does/not/exist.json"], "--schema"),
+        (["--stop-grace-period", "0"], "--stop-grace-period"),
+        (["--stop-grace-period", "soon"], "--stop-grace-period"),
+        (["--stop-grace-period", "86401"], "--stop-grace-period"),
         (["--bogus"], "--bogus"),
     ],
 )
@@ -146,3 +150,44 @@ def test_unusable_schema_files_are_refused_with_the_reason(tmp_path, content, ph
 )
 def test_the_abortable_checkpoint_manager_is_only_for_s3a(uri, confs, expected):
     assert uses_s3a(uri, confs) is expected
+
+
+def test_the_grace_period_is_a_flag():
+    assert parse_args(BASE + ["--stop-grace-period", "900"]).stop_grace_period == 900
+
+
+@pytest.mark.parametrize("conf", [
+    "spark.sql.parquet.outputTimestampType=INT96",
+    "spark.sql.parquet.datetimeRebaseModeInWrite=LEGACY",
+    "spark.sql.parquet.int96RebaseModeInWrite=EXCEPTION",
+    "spark.sql.ansi.enabled=true",
+])
+def test_settings_that_would_change_dates_or_fail_batches_are_refused(capsys, conf):
+    err = usage_error(capsys, BASE + ["--conf", conf])
+    assert "--conf" in err and conf.split("=")[0] in err and "pins it" in err
+
+
+def test_the_pinned_settings_may_be_restated():
+    assert parse_args(BASE + ["--conf", "spark.sql.parquet.outputTimestampType=timestamp_micros"]).conf
+
+
+def test_the_stopper_aborts_on_a_second_signal_or_when_the_grace_period_is_over(monkeypatch):
+    import signal
+
+    from streaming_consumer.main import _Stopper
+
+    clock = [100.0]
+    monkeypatch.setattr("streaming_consumer.main.time.monotonic", lambda: clock[0])
+    control = job_io.StopControl()
+    stopper = _Stopper(30, control)
+    assert not stopper.requested and not control.requested
+    stopper(signal.SIGTERM, None)
+    assert stopper.requested and control.requested and stopper.abort_reason() is None
+    clock[0] += 30
+    assert stopper.abort_reason() is None
+    clock[0] += 1
+    assert stopper.abort_reason() == "grace period of 30s expired"
+    again = _Stopper(30, job_io.StopControl())
+    again(signal.SIGTERM, None)
+    again(signal.SIGINT, None)
+    assert again.abort_reason() == "second signal"

@@ -81,7 +81,7 @@ def test_entrypoint_and_scripts_pass_shellcheck():
     repo = JOB_DIR.parents[1]
     scripts = [JOB_DIR / "entrypoint.sh", JOB_DIR / "fetch-jars.sh"] + [
         repo / "scripts" / name for name in (
-            "lib.sh", "setup-python.sh", "test-python.sh", "bench-consumer.sh", "fetch-jars.sh", "fetch-kafka.sh",
+            "lib.sh", "setup-python.sh", "test-python.sh", "bench-consumer.sh", "bench-transform.sh", "fetch-jars.sh", "fetch-kafka.sh",
             "kafka-start.sh", "kafka-stop.sh", "moto-start.sh", "moto-stop.sh", "fetch-emr-jars.sh", "lock-emr-jars.sh",
             "local-env.sh", "local-up.sh", "local-down.sh", "test.sh",
             "helm.sh", "test-setup.sh", "go-tool.sh", "actionlint.sh",
@@ -89,3 +89,16 @@ def test_entrypoint_and_scripts_pass_shellcheck():
     ]
     proc = subprocess.run([str(shellcheck), "-x", *map(str, scripts)], capture_output=True, text=True, cwd=repo)
     assert proc.returncode == 0, proc.stdout
+
+
+def test_nothing_in_what_ships_can_make_the_job_fail_or_kill_itself():
+    """Faults are injected from the tests (tests/faulty_consumer.py), never by a switch in the job: the image
+    holds what .dockerignore leaves of this folder, and none of it signals its own process or reads a fault
+    variable."""
+    ignored = [l.strip().rstrip("/") for l in (JOB_DIR / ".dockerignore").read_text().splitlines() if l.strip()]
+    assert "tests" in ignored
+    shipped = [JOB_DIR / "main.py", JOB_DIR / "entrypoint.sh", *sorted((JOB_DIR / "streaming_consumer").glob("*.py"))]
+    for path in shipped:
+        text = path.read_text()
+        for needle in ("killpg", "SIGKILL", "os.kill(", "FAULT", "os._exit(1"):
+            assert needle not in text, f"{path.name} contains {needle!r}"

@@ -1,4 +1,8 @@
-"""Crash and restart: SIGKILL of the job mid-stream (twice) and a broker restart; nothing lost, nothing twice."""
+"""Crash and restart: SIGKILL mid-write (twice) and a broker restart; nothing lost, nothing twice, no stray file.
+
+Read back twice: through Spark (which uses the sink logs) and with pyarrow from a plain S3 listing (as Athena,
+Glue or any non-Spark reader does), which sees every file, including those of killed attempts.
+"""
 from __future__ import annotations
 
 import json
@@ -7,58 +11,94 @@ import random
 import signal
 import time
 
-from helpers import job_args, produce, python_env, read_topic, start_job, wait_until
-from test_end_to_end import assert_exactly_once, mixed_values, new_topic
+from helpers import (
+    FAULTY,
+    assert_each_offset_once_in_listing,
+    data_keys,
+    fault_env,
+    invalid_values,
+    job_args,
+    produce,
+    read_topic,
+    start_job,
+    stray_keys,
+    valid_event,
+    wait_until,
+)
+from test_end_to_end import assert_exactly_once, new_topic
 
 
 def batches_done(run) -> int:
     return len([e for e in run.events() if e["event"] == "batch_progress" and e["rows_in"] > 0])
 
 
-def test_job_killed_twice_and_broker_restarted_mid_stream_writes_every_record_exactly_once(
+def interleaved(start: int, n: int, tag: str) -> tuple[list[str], dict[str, str]]:
+    """n records, every fifth one invalid (a different kind each time); produced round-robin over two
+    partitions, every batch has rows for both sinks in both Kafka partitions."""
+    values, invalid = [], {}
+    for i in range(start, start + n):
+        if i % 5 == 2:
+            raw, phrase = invalid_values(f"{tag}-{i}")[(i // 5) % 7]
+            values.append(raw)
+            invalid[raw] = phrase
+        else:
+            values.append(json.dumps(valid_event(i)))
+    return values, invalid
+
+
+def test_job_killed_mid_write_twice_and_broker_restarted_writes_every_record_once_and_leaves_no_stray_file(
     spark, kafka, s3, prefix, tmp_path
 ):
     seed = int(os.environ.get("RECOVERY_SEED", time.time()))
     rnd = random.Random(seed)
     print(f"RECOVERY_SEED={seed}")
     topic = new_topic(spark, kafka, partitions=2)
-    invalid = {}
-    values, inv = mixed_values(0, 140, "p1")
-    invalid.update(inv)
+    dead_letter = f"{prefix}/dead-letter/{topic}"
+    values, invalid = interleaved(0, 200, "p1")
     produce(spark, kafka.bootstrap, topic, values, partitions=2)
     # Small batches on a short trigger, so a kill lands mid-stream with most of the topic still unread.
     args = job_args(kafka.bootstrap, topic, prefix, s3, "--trigger-interval", "1 second", "--max-offsets-per-trigger", "25")
 
-    runs = []
-    # Kill 1, deterministic: batch 1 is in the output sink's log but not the dead letter's, and not
-    # committed in the checkpoint. The restart must skip it in one sink and write it in the other.
-    env = python_env() | {"STREAMING_CONSUMER_FAULT": "kill-after-output:1"}
-    run = start_job(args, tmp_path / "run0.log", env=env)
-    runs.append(run)
-    assert run.wait(240) == -signal.SIGKILL, run.log_tail()
-    assert [e["batch_id"] for e in run.events() if e["event"] == "batch_progress"] == [0]
+    # Kill 1, deterministic, at the worst point: batch 1 is committed in the output sink's log, and half written
+    # to the dead letter (one task's file is in S3, the other task is still writing), not in its log, not
+    # committed in the checkpoint. The restart must skip it in one sink, write it in the other, and remove
+    # the half-written file.
+    marker = tmp_path / "dead-letter-write-stalled"
+    stall = {"sink": "dead-letter", "batch": 1, "partition": 1, "seconds": 600, "marker": str(marker)}
+    run = start_job(args, tmp_path / "run0.log", cmd=FAULTY, env=fault_env({"stall_write": stall}))
+    wait_until(lambda: marker.exists() or run.proc.poll() is not None, 240, "batch 1's dead-letter write to stall")
+    assert run.proc.poll() is None, run.log_tail()
+    wait_until(lambda: stray_keys(s3, dead_letter), 120, "a file of batch 1 in the dead letter that its log does not list")
+    run.kill()
+    strays_before = stray_keys(s3, dead_letter)
+    print(f"stray files after the kill (what a listing shows, the log does not): {len(strays_before)}")
+    assert strays_before
 
-    # Kill 2, anywhere inside a batch: planning, writing either sink, or committing.
+    # Kill 2, anywhere inside a batch: planning, writing either sink, committing, or cleaning.
     run = start_job(args, tmp_path / "run1.log")
-    runs.append(run)
+    wait_until(lambda: batches_done(run) >= 1 or run.proc.poll() is not None, 240, "the restart's first batch")
+    assert run.proc.poll() is None, run.log_tail()
+    # After the restart's first committed batch: not one file the logs do not list, in either location.
+    assert stray_keys(s3, dead_letter) == [] and stray_keys(s3, f"{prefix}/data/{topic}") == []
+    removed = [e for e in run.events() if e["event"] == "stray_files_removed" and e["count"]]
+    assert [e["files"] for e in removed] == [[f"s3a://{s3.bucket}/{k}" for k in strays_before]]
     wait_until(lambda: batches_done(run) >= 2 or run.proc.poll() is not None, 240, "two batches in run 1")
     assert run.proc.poll() is None, run.log_tail()
     time.sleep(rnd.uniform(0.0, 2.5))
     run.kill()
 
     run = start_job(args, tmp_path / "run-final.log")
-    runs.append(run)
     wait_until(lambda: batches_done(run) >= 1, 240, "a batch after the second restart")
-    values, inv = mixed_values(1000, 30, "p2")
+    more, inv = interleaved(1000, 40, "p2")
     invalid.update(inv)
-    produce(spark, kafka.bootstrap, topic, values, partitions=2)
+    produce(spark, kafka.bootstrap, topic, more, partitions=2)
 
     kafka.stop()
     time.sleep(3)
     kafka.start()
-    values, inv = mixed_values(2000, 30, "p3")
+    more, inv = interleaved(2000, 40, "p3")
     invalid.update(inv)
-    produce(spark, kafka.bootstrap, topic, values, partitions=2)
+    produce(spark, kafka.bootstrap, topic, more, partitions=2)
 
     truth = read_topic(spark, kafka.bootstrap, topic)
     end = {str(p): max(o for q, o in truth if q == p) + 1 for p, _ in truth}
@@ -74,4 +114,7 @@ def test_job_killed_twice_and_broker_restarted_mid_stream_writes_every_record_ex
     assert any(e["event"] == "stopped" for e in run.events()), "SIGTERM must stop the query cleanly"
 
     n_out, n_dead = assert_exactly_once(spark, kafka, prefix, topic, invalid)
-    assert n_out == 200 and n_dead == len(invalid)
+    assert (n_out, n_dead) == (len(truth) - len(invalid), len(invalid))
+    assert stray_keys(s3, dead_letter) == [] and stray_keys(s3, f"{prefix}/data/{topic}") == []
+    assert_each_offset_once_in_listing(s3, prefix, topic, set(truth))
+    assert data_keys(s3, dead_letter)
