@@ -100,5 +100,7 @@ def test_nothing_in_what_ships_can_make_the_job_fail_or_kill_itself():
     shipped = [JOB_DIR / "main.py", JOB_DIR / "entrypoint.sh", *sorted((JOB_DIR / "streaming_consumer").glob("*.py"))]
     for path in shipped:
         text = path.read_text()
-        for needle in ("killpg", "SIGKILL", "os.kill(", "FAULT", "os._exit(1"):
+        for needle in ("killpg", "SIGKILL", "os.kill(", "os._exit(1"):
             assert needle not in text, f"{path.name} contains {needle!r}"
+        # A fault switch (e.g. STREAMING_CONSUMER_FAULT); "DEFAULT" is not one.
+        assert not re.search(r"(?<!DE)FAULT", text), f"{path.name} mentions a FAULT switch"
