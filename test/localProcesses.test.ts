@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { consumerStopTimeoutSeconds } from "../components/consumerArgs";
 import { S3BucketProvider } from "../components/local/bucketProvider";
 import { KAFKA_IMAGE } from "../components/local/images";
 import { consumerImageRunner, kafkaRunner, motoRunner } from "./support/localImages";
@@ -17,7 +18,8 @@ import { ProgramRun, runVariant } from "./support/program";
 // read, a wrong S3A setting cannot reach the bucket, and the data never arrives. Services are started once and
 // shared by the tests below, in the order the program's dependencies give.
 
-// Waits below are hang guards sized for shared cores (npm test runs the Python lane beside this), not speed targets.
+// Waits below are hang guards sized for shared cores (npm test runs the Python lane beside this), not speed targets;
+// the stop test may wait the consumer's whole stop timeout (180 s by default) and then for the history server.
 jest.setTimeout(600_000);
 
 const ROOT = path.resolve(__dirname, "..");
@@ -268,8 +270,11 @@ test("every UI URL in the outputs answers on this machine", async () => {
 
 test("stopping the consumer (Docker's SIGTERM) ends the query cleanly, and the history server shows the run from the bucket", async () => {
     const proc = consumer().procs[0];
+    const command = consumer().spec.command!;
+    // Docker waits the container's stop timeout: the job's grace period for its running batch plus its shutdown.
+    const stopTimeout = consumerStopTimeoutSeconds({ stopGracePeriodSeconds: Number(command[command.indexOf("--stop-grace-period") + 1]) });
     proc.child.kill("SIGTERM");
-    expect(await proc.wait(120_000)).toBe(0);
+    expect(await proc.wait(stopTimeout * 1000)).toBe(0);
     expect(fs.readFileSync(proc.log, "utf8")).toMatch(/"event":"stopped"/);
     const apps = await eventually("the consumer's completed run in the history server", 240_000, async () => {
         const list = JSON.parse((await httpGet(`${run.outputs.uiUrls.sparkHistory}/api/v1/applications`)).body);
