@@ -373,9 +373,10 @@ def _scala_none(jvm):
 
 
 def _joined(jvm, java_strings) -> list[str]:
-    """A Java String[] as a Python list, in one round trip (a large listing would take minutes element-wise)."""
-    text = jvm.java.lang.String.join("\n", jvm.java.util.Arrays.asList(java_strings))
-    return [p for p in text.split("\n") if p]
+    """A Java String[] as a Python list, in one round trip (a large listing would take minutes element-wise).
+    Hadoop's join takes String[] itself: py4j does not pass a String[] where Java expects Object[] or varargs."""
+    text = jvm.org.apache.hadoop.util.StringUtils.join("\0", java_strings)
+    return [p for p in text.split("\0") if p]
 
 
 def stray_files(spark: SparkSession, location: SinkLocation, checkpoint: str, retention: str | None = None) -> list[str]:
