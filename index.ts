@@ -10,6 +10,9 @@ import { KubernetesEngine } from "./components/kubernetes/engine";
 import { checkpointPrefix, deadLetterPrefix, outputPrefix, s3Uri } from "./components/locations";
 import { Network } from "./components/network";
 import { componentProvider } from "./components/tags";
+import { consumerTelemetry } from "./components/observability/telemetry";
+import { metricsPolicyDocument } from "./components/observability/metricsPolicy";
+import { hostsRef, mskRef, Observability } from "./components/observability/observability";
 
 // Read config → build components → export outputs. Nothing else.
 
@@ -36,6 +39,12 @@ interface Platform {
     readonly clusterName?: pulumi.Output<string>;
     readonly kubeconfig?: pulumi.Output<string>;
     readonly kubeconfigCommand?: pulumi.Output<string>;
+    /** The consumer's dashboard: CloudWatch on AWS, Grafana on engine local (when its monitoring is on). */
+    readonly dashboardUrl?: pulumi.Input<string>;
+    /** AWS engines: the SNS topic the alarms notify. */
+    readonly alarmTopicArn?: pulumi.Output<string>;
+    /** Engine local: Grafana (anonymous, read-only). */
+    readonly grafanaUrl?: string;
 }
 
 /** Engines emr, ec2 and kubernetes: the platform in an AWS account. */
@@ -45,9 +54,12 @@ function awsPlatform(cfg: PlatformConfig): Platform {
 
     const network = new Network("network", { config: cfg.network, retainAuditLogs: cfg.dataLake.protect }, providerFor("network"));
     const dataLake = new DataLake("data-lake", { config: cfg.dataLake }, providerFor("dataLake"));
-    const kafka = new Kafka("kafka", { config: cfg.kafka, network, kmsKeyArn: dataLake.kmsKeyArn }, providerFor("kafka"));
+    const obs = cfg.observability;
+    const kafka = new Kafka("kafka", { config: cfg.kafka, network, kmsKeyArn: dataLake.kmsKeyArn, consumerGroup: obs.consumerGroup }, providerFor("kafka"));
 
-    const shared = { consumer: cfg.consumer, access: cfg.access, network, dataLake, kafka, kafkaTopicsJson: kafka.topicsJson, region };
+    const consumer = { ...cfg.consumer, telemetry: consumerTelemetry(cfg, region) };
+    const metricsPolicyJson = metricsPolicyDocument(obs.namespace);
+    const shared = { consumer, access: cfg.access, network, dataLake, kafka, kafkaTopicsJson: kafka.topicsJson, region, metricsPolicyJson };
 
     // The ec2 and kubernetes engines run the image; EMR 7 runs the same build of the job from S3 (see components/emr).
     const image =
@@ -65,6 +77,11 @@ function awsPlatform(cfg: PlatformConfig): Platform {
               ? new Ec2Engine("spark", { ...shared, config: cfg.ec2, image: image!, security: cfg.security }, providerFor("ec2"))
               : new EmrEngine("emr", { ...shared, config: cfg.emr, security: cfg.security }, providerFor("emr"));
     const kubernetes = spark instanceof KubernetesEngine ? spark : undefined;
+    const observability = new Observability(
+        "observability",
+        { project: cfg.project, stack: cfg.stack, region, consumer: cfg.consumer, config: obs, msk: mskRef(cfg.kafka, kafka), hosts: hostsRef(spark) },
+        providerFor("observability"),
+    );
     return {
         bucketName: dataLake.bucketName,
         uriScheme: "s3",
@@ -79,6 +96,8 @@ function awsPlatform(cfg: PlatformConfig): Platform {
         clusterName: kubernetes?.clusterName,
         kubeconfig: kubernetes?.kubeconfig,
         kubeconfigCommand: kubernetes?.kubeconfigCommand,
+        dashboardUrl: observability.dashboardUrl,
+        alarmTopicArn: observability.alarmTopicArn,
     };
 }
 
@@ -89,8 +108,9 @@ function localPlatform(cfg: PlatformConfig): Platform {
         stack: cfg.stack,
         local: cfg.local,
         kafka: cfg.kafka,
-        consumer: cfg.consumer,
+        consumer: { ...cfg.consumer, telemetry: consumerTelemetry(cfg) },
         dataLake: cfg.dataLake,
+        observability: cfg.observability,
     });
     return {
         bucketName: local.bucketName,
@@ -102,6 +122,8 @@ function localPlatform(cfg: PlatformConfig): Platform {
         objectStoreEndpoint: local.objectStore.endpoint,
         objectStoreAccessKeyId: local.objectStore.accessKeyId,
         objectStoreSecretAccessKey: local.objectStore.secretAccessKey,
+        dashboardUrl: local.monitoring?.dashboardUrl,
+        grafanaUrl: local.monitoring?.grafanaUrl,
     };
 }
 
@@ -128,3 +150,7 @@ export const objectStoreSecretAccessKey = platform.objectStoreSecretAccessKey;
 export const clusterName = platform.clusterName;
 export const kubeconfig = platform.kubeconfig;
 export const kubeconfigCommand = platform.kubeconfigCommand;
+export const dashboardUrl = platform.dashboardUrl;
+export const alarmTopicArn = platform.alarmTopicArn;
+export const grafanaUrl = platform.grafanaUrl;
+export const consumerGroup = cfg.observability.consumerGroup;

@@ -16,6 +16,43 @@ export interface ConsumerWiring {
 }
 
 /**
+ * How the consumer reports itself (components/observability): index.ts adds it to the consumer config it hands the
+ * engines, so every engine starts the job with the same observability flags (streaming_consumer/metrics.py).
+ */
+export interface ConsumerTelemetry {
+    /** Kafka consumer group the job commits each batch's end offsets to (monitoring only). */
+    readonly consumerGroup: string;
+    /** AWS engines: CloudWatch namespace and region the job publishes to with its own role. */
+    readonly cloudwatch?: { readonly namespace: string; readonly region: string };
+    /** Dimensions (CloudWatch) and labels (Prometheus) on every metric, e.g. Stack and Consumer. */
+    readonly dimensions: Readonly<Record<string, string>>;
+    /** Engines local and kubernetes: the driver's Prometheus endpoint port. */
+    readonly prometheusPort?: number;
+    /** Engine kubernetes: scrape annotations on the driver pod, or a PodMonitor (observability.prometheusOperator). */
+    readonly scrape?: "annotations" | "podMonitor";
+    /** Spark settings for Spark's own metrics (PrometheusServlet, streaming metrics); the user's `consumer.sparkConf` wins. */
+    readonly sparkConf?: Readonly<Record<string, string>>;
+}
+
+/** The consumer as the engines receive it: its config plus, when index.ts sets it, its telemetry. */
+export type ConsumerSpec = ConsumerConfig & { readonly telemetry?: ConsumerTelemetry };
+
+/** The job's observability flags, in a fixed order. */
+export function telemetryArgs(t: ConsumerTelemetry | undefined): string[] {
+    if (t === undefined) {
+        return [];
+    }
+    return [
+        "--consumer-group", t.consumerGroup,
+        ...(t.cloudwatch ? ["--cloudwatch-namespace", t.cloudwatch.namespace, "--cloudwatch-region", t.cloudwatch.region] : []),
+        ...Object.keys(t.dimensions)
+            .sort()
+            .flatMap((k) => ["--metrics-dimension", `${k}=${t.dimensions[k]}`]),
+        ...(t.prometheusPort !== undefined ? ["--prometheus-port", String(t.prometheusPort)] : []),
+    ];
+}
+
+/**
  * Seconds the job needs after its grace period: an abort waits up to 30 s for Spark to let go of the batch
  * (main.py, _ABORT_WAIT_SECONDS), then the Spark session and the JVM shut down (executors, event log, S3 streams).
  */
@@ -34,8 +71,8 @@ export function consumerStopTimeoutSeconds(consumer: Pick<ConsumerConfig, "stopG
 export const MAX_CONSUMER_STOP_TIMEOUT_SECONDS = MAX_STOP_GRACE_SECONDS + CONSUMER_SHUTDOWN_MARGIN_SECONDS;
 
 /** The job's flags, in a fixed order (sorted `--conf`s) so an unchanged config renders unchanged. */
-export function consumerJobArgs(consumer: ConsumerConfig, wiring: ConsumerWiring): pulumi.Output<string[]> {
-    const conf = { ...(wiring.engineSparkConf ?? {}), ...consumer.sparkConf };
+export function consumerJobArgs(consumer: ConsumerSpec, wiring: ConsumerWiring): pulumi.Output<string[]> {
+    const conf = { ...(wiring.engineSparkConf ?? {}), ...(consumer.telemetry?.sparkConf ?? {}), ...consumer.sparkConf };
     return pulumi
         .all([wiring.bootstrapServers, wiring.output, wiring.deadLetter, wiring.checkpoint])
         .apply(([bootstrap, output, deadLetter, checkpoint]) => [
@@ -49,6 +86,7 @@ export function consumerJobArgs(consumer: ConsumerConfig, wiring: ConsumerWiring
             "--starting-offsets", consumer.startingOffsets,
             "--kafka-auth", wiring.kafkaAuth,
             "--stop-grace-period", String(consumer.stopGracePeriodSeconds),
+            ...telemetryArgs(consumer.telemetry),
             ...Object.keys(conf)
                 .sort()
                 .flatMap((k) => ["--conf", `${k}=${conf[k]}`]),

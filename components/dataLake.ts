@@ -94,7 +94,7 @@ export function lifecycleRules(config: DataLakeConfig): LifecycleRule[] {
     return rules;
 }
 
-/** Refuses a config that asks for both ends of the destroy behaviour (config.ts checks this too; the Args type allows it). */
+/** Refuses a config that asks for both ends of the destroy behaviour (components/config/ checks this too; the Args type allows it). */
 export function validateDataLakeConfig(config: DataLakeConfig): void {
     if (config.protect && config.forceDestroy) {
         throw new Error("dataLake.protect cannot be true together with dataLake.forceDestroy: a protected bucket is never deleted; pick one");

@@ -33,6 +33,8 @@ export interface KafkaArgs {
     readonly network: NetworkRefs;
     /** The platform's KMS key; MSK provisioned encrypts broker storage with it (Serverless always uses an AWS-owned key). */
     readonly kmsKeyArn: pulumi.Input<string>;
+    /** The consumer group the consumer commits its progress to (observability.consumerGroup); its role may alter that group. */
+    readonly consumerGroup?: string;
 }
 
 /** One topic as the consumer image's entrypoint creates it (KAFKA_TOPICS). Keys in sorted order. */
@@ -141,7 +143,7 @@ export function clusterResourceArn(clusterArn: string, kind: "topic" | "group", 
  * The consumer's IAM policy: connect to this cluster, read (and create, for the entrypoint) the configured topics,
  * and use Spark's own consumer groups. Every statement names its ARNs; nothing else is allowed.
  */
-export function consumerPolicyDocument(clusterArn: string, topics: readonly string[]): string {
+export function consumerPolicyDocument(clusterArn: string, topics: readonly string[], consumerGroup?: string): string {
     return JSON.stringify({
         Version: "2012-10-17",
         Statement: [
@@ -166,6 +168,17 @@ export function consumerPolicyDocument(clusterArn: string, topics: readonly stri
                 Action: ["kafka-cluster:AlterGroup", "kafka-cluster:DescribeGroup"],
                 Resource: [clusterResourceArn(clusterArn, "group", `${SPARK_GROUP_PREFIX}*`)],
             },
+            ...(consumerGroup === undefined
+                ? []
+                : [
+                      {
+                          // Commit each batch's end offsets to the monitoring group (observability), that one group only.
+                          Sid: "CommitProgressToMonitoringGroup",
+                          Effect: "Allow",
+                          Action: ["kafka-cluster:AlterGroup", "kafka-cluster:DescribeGroup"],
+                          Resource: [clusterResourceArn(clusterArn, "group", consumerGroup)],
+                      },
+                  ]),
         ],
     });
 }
@@ -231,7 +244,7 @@ export class Kafka extends pulumi.ComponentResource implements KafkaRefs {
             this.securityGroupId = undefined;
             this.clusterArn = config.clusterArn === undefined ? undefined : pulumi.output(config.clusterArn);
             this.consumerPolicyJson =
-                config.auth === "iam" && config.clusterArn !== undefined ? pulumi.output(consumerPolicyDocument(config.clusterArn, topicNames)) : undefined;
+                config.auth === "iam" && config.clusterArn !== undefined ? pulumi.output(consumerPolicyDocument(config.clusterArn, topicNames, args.consumerGroup)) : undefined;
         } else {
             const sg = new aws.ec2.SecurityGroup(
                 `${name}-brokers`,
@@ -286,7 +299,7 @@ export class Kafka extends pulumi.ComponentResource implements KafkaRefs {
                 this.bootstrapBrokers = cluster.bootstrapBrokersSaslIam;
             }
             this.clusterArn = clusterArn;
-            this.consumerPolicyJson = clusterArn.apply((arn) => consumerPolicyDocument(arn, topicNames));
+            this.consumerPolicyJson = clusterArn.apply((arn) => consumerPolicyDocument(arn, topicNames, args.consumerGroup));
         }
 
         this.registerOutputs({

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { AccessConfig, ConsumerConfig } from "./config";
+import { AccessConfig } from "./config";
+import type { ConsumerSpec } from "./consumerArgs";
 
 // What one component hands the next. Plain values decide the shape of the graph (known at preview);
 // Outputs only flow into resource inputs.
@@ -43,8 +44,8 @@ export interface ImageRefs {
 
 /** What every engine gets from the rest of the platform, so all engines run the same consumer the same way. */
 export interface EngineBaseArgs {
-    /** The consumer: its name (checkpoint), topic, trigger and Spark settings. */
-    readonly consumer: ConsumerConfig;
+    /** The consumer: its name (checkpoint), topic, trigger and Spark settings, and how it reports (telemetry). */
+    readonly consumer: ConsumerSpec;
     /** CIDRs admitted to the UI ports; empty (the default) leaves the UIs to SSM port forwarding. */
     readonly access: AccessConfig;
     /** The VPC and private subnets the hosts run in. */
@@ -57,4 +58,6 @@ export interface EngineBaseArgs {
     readonly kafkaTopicsJson: pulumi.Input<string>;
     /** The AWS region (SDK clients, ECR logins, S3A, console URLs, SSM commands). */
     readonly region: string;
+    /** The consumer role's right to publish its metrics (components/observability/metricsPolicy.ts); absent on engine local. */
+    readonly metricsPolicyJson?: pulumi.Input<string>;
 }

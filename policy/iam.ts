@@ -119,6 +119,8 @@ export const UNSCOPABLE_ACTIONS = [
     "ssm:DescribeInstanceInformation",
     "kms:ListAliases",
     "kms:ListKeys",
+    // No resource types; the consumer's grant is scoped with the cloudwatch:namespace condition instead.
+    "cloudwatch:PutMetricData",
 ];
 
 /** The actions of Allow statements on `*` (or NotResource) that could have named their resources. */

@@ -7,6 +7,7 @@ import { instanceTypesAllowed } from "./instanceTypes";
 import { kubernetesNamespacesRestricted, kubernetesPodsRestricted, kubernetesServicesInternal } from "./kubernetes";
 import { mskEncryptedAndAuthenticated } from "./msk";
 import { s3AccessLogging, s3BucketsSecured } from "./s3";
+import { snsTopicsEncrypted } from "./sns";
 import { requiredTags } from "./tags";
 import { vpcFlowLogsEnabled } from "./vpc";
 
@@ -26,6 +27,7 @@ export function packPolicies(): Policies {
         imdsHopLimit(),
         vpcFlowLogsEnabled(),
         mskEncryptedAndAuthenticated(),
+        snsTopicsEncrypted(),
         emrLogsAndSecurityConfiguration(),
         emrEncryptionAndImdsV2(),
         eksPrivateEndpoint(),

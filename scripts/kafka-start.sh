@@ -61,15 +61,20 @@ if [[ ! -f "$state/data/meta.properties" ]]; then
 fi
 
 bootstrap=$(cat "$state/bootstrap")
+# The log is appended across restarts: only what this start writes counts (a restart must not take the previous
+# start's "started" line for its own). No `grep -q`: it would close the pipe early, and pipefail would take the
+# SIGPIPE of tail for "not started".
+log_from=$(( $(stat -c %s "$state/server.log" 2>/dev/null || echo 0) + 1 ))
 nohup java "${java_opts[@]}" kafka.Kafka "$state/server.properties" >>"$state/server.log" 2>&1 &
 echo $! >"$state/pid"
 start=$SECONDS
 # "started" line, not just the port: the port opens before the broker can serve metadata.
-until grep -q "Kafka Server started\|KafkaRaftServer.*started" "$state/server.log" 2>/dev/null; do
+until tail -c "+$log_from" "$state/server.log" 2>/dev/null | grep "Kafka Server started\|KafkaRaftServer.*started" >/dev/null; do
   if ! kill -0 "$(cat "$state/pid")" 2>/dev/null; then
     tail -50 "$state/server.log" >&2; die "Kafka broker exited during start-up (log: $state/server.log)"
   fi
-  (( SECONDS - start < 90 )) || { tail -50 "$state/server.log" >&2; die "Kafka broker did not start within 90 s"; }
+  # Generous: a JVM start on a loaded 2-core machine can take a minute or more; a healthy start ends the wait early.
+  (( SECONDS - start < 180 )) || { tail -50 "$state/server.log" >&2; die "Kafka broker did not start within 180 s"; }
   sleep 0.3
 done
 wait_for_port 127.0.0.1 "${bootstrap##*:}" 30 || die "Kafka broker is up but $bootstrap does not accept connections"

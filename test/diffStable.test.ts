@@ -74,7 +74,7 @@ describe.each([
             jest.useRealTimers();
         }
         // Two whole-program runs; on a loaded 2-core machine that can take more than jest's default minute.
-    }, 240_000);
+    }, 600_000);
 
     test("registers resources (the comparison is not between two empty runs), generated keys and certificates included", () => {
         // A URN's type segment is the parent type chain joined by "$", ending with the resource's own type.

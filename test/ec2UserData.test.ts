@@ -2,17 +2,12 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { deployDocumentContent, DEPLOY_PARAMETERS, fillDeployParameters, renderArgsFile, renderConsumerDeploy, renderConsumerStopDropIn } from "../components/ec2/deployCommand";
 import {
     checkImagePinned,
     checkSingleLine,
     CONF_DIR,
-    deployDocumentContent,
-    DEPLOY_PARAMETERS,
-    fillDeployParameters,
     IMAGE_URI_PATTERN,
-    renderArgsFile,
-    renderConsumerDeploy,
-    renderConsumerStopDropIn,
     renderEnvFile,
     renderMasterUserData,
     renderRunner,

@@ -47,7 +47,7 @@ beforeAll(async () => {
     same = await platformFrom(job);
     fs.appendFileSync(path.join(job, "streaming_consumer", "transforms.py"), "\n# a change to the job\n");
     changed = await platformFrom(job);
-}, 60_000);
+}, 600_000);
 
 const differing = (a: Map<string, Registered>, b: Map<string, Registered>) =>
     [...a.keys()].filter((name) => !isDeepStrictEqual(a.get(name)!.inputs, b.get(name)?.inputs)).sort();

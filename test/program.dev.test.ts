@@ -1,6 +1,7 @@
 import { one, ofType, registered } from "./support/mocks";
 import { runProgram, StackOutputs } from "./support/program";
 import { describeEveryStack, expectConsumerWiring } from "./support/programAssertions";
+import { describeObservability } from "./support/observabilityAssertions";
 import { expectEc2StopTimeouts } from "./support/stopTimeouts";
 
 // The whole program under mocks with Pulumi.dev.yaml (and Pulumi.yaml's defaults) as the CLI would load them.
@@ -36,7 +37,8 @@ test("the consumer runs the pushed image, pinned by digest, wired to the brokers
     const association = one("aws:ssm/association:Association").inputs;
     expect(association.parameters.imageUri).toBe(outputs.imageUri);
     const flags = Buffer.from(association.parameters.consumerArgs, "base64").toString("utf8").split("\n");
-    expectConsumerWiring(flags, outputs);
+    // The same objects as the outputs, by the scheme S3A serves (components/ec2/engine.ts, EC2_URI_SCHEME).
+    expectConsumerWiring(flags, outputs, {}, "s3a");
 });
 
 test("the Spark UIs are private and HTTPS, each with an SSM tunnel command", () => {
@@ -54,3 +56,15 @@ test("the Spark UIs are private and HTTPS, each with an SSM tunnel command", () 
 test("dev builds no EMR cluster", () => {
     expect(ofType("aws:emr/cluster:Cluster")).toHaveLength(0);
 });
+
+// Observability (issue 14): alarms with dev's thresholds, the topic, the dashboard with EC2 host health, the consumer's flags.
+describeObservability(
+    {
+        stack: "dev",
+        engine: "ec2",
+        thresholds: { lagGrowingPeriods: 10, deadLetterRowsThreshold: 1000, batchDurationMs: 30_000, noProgressPeriods: 3, consumerDownPeriods: 3 },
+        brokers: 2,
+    },
+    () => ({ outputs, registered }),
+    () => Buffer.from(one("aws:ssm/association:Association").inputs.parameters.consumerArgs, "base64").toString("utf8").split("\n"),
+);

@@ -1,11 +1,14 @@
 import { isDeepStrictEqual } from "util";
 import { consumerStopTimeoutSeconds } from "../components/consumerArgs";
+import { clusterResourceArn } from "../components/kafka";
+import { metricsPolicyDocument } from "../components/observability/metricsPolicy";
 import { dataAccessStatements } from "../components/ec2/policies";
 import { CONTROL_PLANE_LOG_TYPES } from "../components/kubernetes/eks";
 import { KUBERNETES_VERSIONS } from "../components/kubernetes/versions";
 import { checkpointPrefix, deadLetterPrefix, outputPrefix } from "../components/locations";
 import { isSecret, promiseOf } from "./support/mocks";
 import { EXISTING_NODE_GROUP, EXISTING_OIDC_PROVIDER, KUBECONFIG, KUBERNETES_CASES, KubernetesCase } from "./support/kubernetesStacks";
+import { describeObservability } from "./support/observabilityAssertions";
 import type { ProgramResource } from "./support/policyRun";
 
 // The whole program under mocks with engine kubernetes, for each shipped stack, on an EKS cluster of its own and on
@@ -13,6 +16,8 @@ import type { ProgramResource } from "./support/policyRun";
 // account, pod security, no world-open ingress, the outputs; and a new image digest changes the SparkApplication only.
 
 const APP = "kubernetes:sparkoperator.k8s.io/v1beta2:SparkApplication";
+const DEV_ALARMS = { lagGrowingPeriods: 10, deadLetterRowsThreshold: 1000, batchDurationMs: 30_000, noProgressPeriods: 3, consumerDownPeriods: 3 };
+const PROD_ALARMS = { lagGrowingPeriods: 5, deadLetterRowsThreshold: 100, batchDurationMs: 30_000, noProgressPeriods: 3, consumerDownPeriods: 3 };
 
 interface ProgramRun {
     readonly resources: ProgramResource[];
@@ -44,6 +49,27 @@ describe.each(KUBERNETES_CASES)("$label", (c) => {
         return found[0];
     };
     const app = () => one(APP).inputs;
+
+    // Observability (issue 14): the CloudWatch path on EKS (pod role) and the Prometheus scrape annotations on the driver.
+    describeObservability(
+        {
+            stack: c.stack,
+            engine: "kubernetes",
+            thresholds: c.stack === "dev" ? DEV_ALARMS : PROD_ALARMS,
+            brokers: c.kafka === "msk" ? (c.stack === "dev" ? 2 : 3) : undefined,
+        },
+        () => ({ outputs, registered: resources }),
+        () => app().spec.arguments,
+    );
+
+    test("the driver pod is annotated for Prometheus and names its metrics port; no PodMonitor without the operator's CRDs", () => {
+        const driver = app().spec.driver.template;
+        expect(driver.metadata.annotations).toEqual({ "prometheus.io/scrape": "true", "prometheus.io/port": "9464", "prometheus.io/path": "/metrics" });
+        expect(driver.spec.containers[0].ports).toEqual([{ name: "consumer-metrics", containerPort: 9464, protocol: "TCP" }]);
+        expect(app().spec.executor.template.metadata.annotations).toBeUndefined();
+        expect(app().spec.sparkConf).toMatchObject({ "spark.sql.streaming.metricsEnabled": "true" });
+        expect(ofType("kubernetes:monitoring.coreos.com/v1:PodMonitor")).toEqual([]);
+    });
 
     beforeAll(async () => {
         ({ resources, outputs } = await run(c));
@@ -168,13 +194,15 @@ describe.each(KUBERNETES_CASES)("$label", (c) => {
 
     test("the consumer's IAM role holds exactly the other engines' consumer permissions: its prefixes, the data lake key, its Kafka topics and groups", () => {
         const policies = ofType("aws:iam/rolePolicy:RolePolicy").filter((p) => p.name.startsWith("kubernetes-consumer-"));
-        expect(policies.map((p) => p.name).sort()).toEqual(["kubernetes-consumer-data", "kubernetes-consumer-kafka"]);
+        expect(policies.map((p) => p.name).sort()).toEqual(["kubernetes-consumer-data", "kubernetes-consumer-kafka", "kubernetes-consumer-metrics"]);
+        expect(JSON.parse(policies.find((p) => p.name === "kubernetes-consumer-metrics")!.inputs.policy)).toEqual(JSON.parse(metricsPolicyDocument("SparkStreaming/Consumer")));
         const data = JSON.parse(policies.find((p) => p.name === "kubernetes-consumer-data")!.inputs.policy);
         const bucketArn = `arn:aws:s3:::${outputs.bucketName}`;
         const kmsKeyArn = `arn:aws:kms:eu-west-1:123456789012:data-lake-key`;
         expect(data.Statement).toEqual(dataAccessStatements({ bucketArn, kmsKeyArn, prefixes: [outputPrefix("events"), deadLetterPrefix("events"), checkpointPrefix("events-consumer")] }));
         const kafka = JSON.parse(policies.find((p) => p.name === "kubernetes-consumer-kafka")!.inputs.policy);
-        expect(kafka.Statement.map((s: any) => s.Sid)).toEqual(["ConnectToCluster", "ReadAndCreateConfiguredTopics", "UseSparkConsumerGroups"]);
+        expect(kafka.Statement.map((s: any) => s.Sid)).toEqual(["ConnectToCluster", "ReadAndCreateConfiguredTopics", "UseSparkConsumerGroups", "CommitProgressToMonitoringGroup"]);
+        expect(kafka.Statement[3].Resource).toEqual([clusterResourceArn(c.kafka === "msk" ? outputs.kafkaClusterArn : "arn:aws:kafka:eu-west-1:123456789012:cluster/shared/abcd-1234", "group", "events-consumer")]);
         const clusterArn = c.kafka === "msk" ? outputs.kafkaClusterArn : "arn:aws:kafka:eu-west-1:123456789012:cluster/shared/abcd-1234";
         expect(kafka.Statement[0].Resource).toEqual([clusterArn]);
         // Nothing else reaches the pods: the node role stays out of reach (IMDS hop limit 1) and holds no data access.

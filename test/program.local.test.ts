@@ -1,7 +1,7 @@
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import { contextHash } from "../components/buildContext";
 import { consumerStopTimeoutSeconds } from "../components/consumerArgs";
-import { KAFKA_IMAGE, pinnedName, SEAWEEDFS_IMAGE } from "../components/local/images";
+import { GRAFANA_IMAGE, KAFKA_IMAGE, pinnedName, PROMETHEUS_IMAGE, SEAWEEDFS_IMAGE } from "../components/local/images";
 import { containerSpecs, ContainerSpec } from "./support/localRuntime";
 import { mockGeneratedSecret, mockImageId, Registered } from "./support/mocks";
 import { ProgramRun, runVariant } from "./support/program";
@@ -40,7 +40,7 @@ beforeAll(async () => {
         local: { objectStore: { mode: "external", endpoint: "http://host.docker.internal:9000", hostEndpoint: "http://localhost:9000", accessKeyId: "minio-user", bucket: "lake" } },
     });
     noProducer = await runVariant("local", { local: { producer: { enabled: false } } });
-}, 120_000);
+}, 600_000);
 
 describe("Pulumi.local.yaml", () => {
     test("declares no AWS resource, provider or data source call", () => {
@@ -52,7 +52,7 @@ describe("Pulumi.local.yaml", () => {
 
     test("runs the whole platform: 3 brokers, the store, master, 3 workers, history, consumer and producer, on one network", () => {
         expect(roles(local)).toEqual([
-            "demo-producer", "kafka-1", "kafka-2", "kafka-3", "object-store", "spark-consumer", "spark-history", "spark-master",
+            "demo-producer", "grafana", "kafka-1", "kafka-2", "kafka-3", "object-store", "prometheus", "spark-consumer", "spark-history", "spark-master",
             "spark-worker-1", "spark-worker-2", "spark-worker-3",
         ]);
         const [network] = ofType(local, "docker:index/network:Network");
@@ -72,7 +72,7 @@ describe("Pulumi.local.yaml", () => {
         const published = containerSpecs(local.registered).flatMap((c) => c.ports.map((p) => ({ role: c.hostname, ...p })));
         expect(published.every((p) => p.ip === "127.0.0.1")).toBe(true);
         expect(Object.fromEntries(published.map((p) => [`${p.role}:${p.internal}`, p.external]))).toEqual({
-            "kafka-1:9094": 19092, "kafka-2:9094": 19093, "kafka-3:9094": 19094,
+            "kafka-1:9094": 19092, "kafka-2:9094": 19093, "kafka-3:9094": 19094, "grafana:3000": 3000, "prometheus:9090": 9090,
             "object-store:8333": 8333, "object-store:23646": 23646,
             "spark-master:8080": 8080, "spark-worker-1:8081": 8081, "spark-worker-2:8081": 8082, "spark-worker-3:8081": 8083,
             "spark-consumer:4040": 4040, "spark-history:18080": 18080,
@@ -136,11 +136,13 @@ describe("Pulumi.local.yaml", () => {
 
     test("pulls third-party images pinned by digest and kept locally; containers run them by image id", () => {
         const pulled = ofType(local, "docker:index/remoteImage:RemoteImage");
-        expect(pulled.map((r) => r.inputs.name).sort()).toEqual([pinnedName(KAFKA_IMAGE), pinnedName(SEAWEEDFS_IMAGE), `spark-streaming-consumer:${contextHash()}`].sort());
+        expect(pulled.map((r) => r.inputs.name).sort()).toEqual(
+            [pinnedName(KAFKA_IMAGE), pinnedName(SEAWEEDFS_IMAGE), pinnedName(PROMETHEUS_IMAGE), pinnedName(GRAFANA_IMAGE), `spark-streaming-consumer:${contextHash()}`].sort(),
+        );
         for (const image of pulled) {
             expect(image.inputs.keepLocally).toBe(true);
         }
-        for (const pin of [KAFKA_IMAGE, SEAWEEDFS_IMAGE]) {
+        for (const pin of [KAFKA_IMAGE, SEAWEEDFS_IMAGE, PROMETHEUS_IMAGE, GRAFANA_IMAGE]) {
             expect(pinnedName(pin)).toMatch(/^[a-z0-9./-]+@sha256:[0-9a-f]{64}$/);
         }
         expect(container(local, "kafka-2").inputs.image).toBe(mockImageId(pinnedName(KAFKA_IMAGE)));
@@ -239,8 +241,13 @@ describe("Pulumi.local.yaml", () => {
             consumerApp: "http://localhost:4040",
             sparkHistory: "http://localhost:18080",
             objectStoreConsole: "http://localhost:23646",
+            grafana: "http://localhost:3000/d/spark-streaming-consumer",
+            prometheus: "http://localhost:9090",
         });
-        for (const absent of ["vpcId", "kafkaClusterArn", "uiTunnels"]) {
+        expect(o.grafanaUrl).toBe("http://localhost:3000");
+        expect(o.dashboardUrl).toBe("http://localhost:3000/d/spark-streaming-consumer");
+        expect(o.consumerGroup).toBe("events-consumer");
+        for (const absent of ["vpcId", "kafkaClusterArn", "uiTunnels", "alarmTopicArn"]) {
             expect(o[absent]).toBeUndefined();
         }
         expect(o.produceCommand).toBe(
@@ -297,4 +304,25 @@ describe("variants", () => {
         expect(external.outputs.kafkaBootstrapBrokers).toBe("host.docker.internal:9092");
         expect(external.outputs.produceCommand).toContain("docker run --rm -i --network spark-streaming-local");
     });
+});
+
+test("observability: Prometheus scrapes the consumer, Grafana is provisioned from the repo, anonymous and on 127.0.0.1 only", () => {
+    const consumer = spec(local, "spark-consumer").command!;
+    const value = (flag: string) => consumer[consumer.indexOf(flag) + 1];
+    expect(value("--consumer-group")).toBe("events-consumer");
+    expect(value("--prometheus-port")).toBe("9464");
+    expect(consumer).not.toContain("--cloudwatch-namespace");
+    expect(consumer).toContain("spark.sql.streaming.metricsEnabled=true");
+    const uploads = (role: string) => Object.fromEntries((container(local, role).inputs.uploads ?? []).map((u: any) => [u.file, u.content]));
+    expect(uploads("prometheus")["/etc/prometheus/prometheus.yml"]).toContain('"spark-consumer:9464"');
+    expect(Object.keys(uploads("grafana")).sort()).toEqual([
+        "/etc/grafana/dashboards/consumer-dashboard.json",
+        "/etc/grafana/provisioning/dashboards/spark-streaming.yml",
+        "/etc/grafana/provisioning/datasources/prometheus.yml",
+    ]);
+    expect(spec(local, "grafana").env).toMatchObject({ GF_AUTH_ANONYMOUS_ENABLED: "true", GF_AUTH_ANONYMOUS_ORG_ROLE: "Viewer", GF_AUTH_DISABLE_LOGIN_FORM: "true" });
+    for (const role of ["grafana", "prometheus"]) {
+        expect(spec(local, role).ports.map((p) => p.ip)).toEqual(["127.0.0.1"]);
+        expect(spec(local, role).healthcheck?.tests[0]).toBe("CMD");
+    }
 });

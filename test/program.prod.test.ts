@@ -1,6 +1,7 @@
-import { one, ofType } from "./support/mocks";
+import { one, ofType, registered } from "./support/mocks";
 import { runProgram, StackOutputs } from "./support/program";
 import { describeEveryStack, expectConsumerWiring } from "./support/programAssertions";
+import { describeObservability } from "./support/observabilityAssertions";
 import { expectEmrStopTimeouts } from "./support/stopTimeouts";
 
 // The whole program under mocks with Pulumi.prod.yaml (and Pulumi.yaml's defaults) as the CLI would load them.
@@ -68,3 +69,15 @@ test("prod runs no image build: EMR 7 runs the same build of the job from S3", (
     expect(ofType("docker-build:index:Image")).toHaveLength(0);
     expect(outputs.imageUri).toBeUndefined();
 });
+
+// Observability (issue 14): alarms with prod's thresholds, the topic, the dashboard with EMR host health, the consumer's flags.
+describeObservability(
+    {
+        stack: "prod",
+        engine: "emr",
+        thresholds: { lagGrowingPeriods: 5, deadLetterRowsThreshold: 100, batchDurationMs: 30_000, noProgressPeriods: 3, consumerDownPeriods: 3 },
+        brokers: 3,
+    },
+    () => ({ outputs, registered }),
+    () => one("pulumi-nodejs:dynamic/emr:EmrStep").inputs.args,
+);

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { checkImagePinned, DEPLOY_PARAMETERS, deployDocumentContent, renderArgsFile, renderEnvFile } from "./userData";
+import { DEPLOY_PARAMETERS, deployDocumentContent, renderArgsFile } from "./deployCommand";
+import { checkImagePinned, renderEnvFile } from "./userData";
 
 // The consumer on the master, delivered by SSM: a new image, setting or security revision updates the association,
 // which runs the deploy command at once (stop the old driver, wait for it, write the settings, start the new one).

@@ -49,13 +49,19 @@ export function masterDnsName(config: Ec2Config): string {
 }
 
 /**
- * Spark settings the consumer needs on plain EC2: the job's `s3://` locations go through S3A (EMR's own S3
- * connector is not here), checkpoints are written without S3's copy-and-delete rename, and S3A talks to the
- * bucket's region.
+ * Spark reaches the bucket through S3A by its own scheme on plain EC2 (EMR's S3 connector is not here). Mapping
+ * s3:// to S3A (`fs.s3.impl`) is not enough: the rename-free checkpoint manager and the file sink's log use Hadoop's
+ * FileContext, whose S3A binding serves only s3a:// ("No AbstractFileSystem for scheme: s3", or a scheme mismatch).
+ * The stack's location outputs stay s3:// for people and the AWS CLI; they name the same objects.
+ */
+export const EC2_URI_SCHEME = "s3a";
+
+/**
+ * Spark settings the consumer needs on plain EC2: checkpoints are written without S3's copy-and-delete rename, and
+ * S3A talks to the bucket's region (credentials: the default chain, which ends at the instance profile).
  */
 export function ec2SparkConf(region: string): Record<string, string> {
     return {
-        "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
         "spark.hadoop.fs.s3a.endpoint.region": region,
         "spark.sql.streaming.checkpointFileManagerClass": "org.apache.spark.internal.io.cloud.AbortableStreamBasedCheckpointFileManager",
     };
@@ -101,7 +107,7 @@ export class Ec2Engine extends pulumi.ComponentResource {
         // Each host role gets the prefixes its processes touch: the driver commits batches, writes the sink log and
         // event logs; executors write the data files and state; the history server reads event logs.
         const dataPrefixes = [outputPrefix(consumer.topic), deadLetterPrefix(consumer.topic), checkpointPrefix(consumer.name)];
-        const role = (kind: "master" | "worker", prefixes: string[]) =>
+        const role = (kind: "master" | "worker", prefixes: string[], metricsPolicyJson?: pulumi.Input<string>) =>
             hostRole(name, kind, {
                 bucketArn: dataLake.bucketArn,
                 kmsKeyArn: dataLake.kmsKeyArn,
@@ -109,8 +115,9 @@ export class Ec2Engine extends pulumi.ComponentResource {
                 secretArns: [stores.auth.arn, stores.tls.arn],
                 prefixes,
                 kafkaPolicyJson: kafka.consumerPolicyJson,
+                metricsPolicyJson,
             }, parent);
-        const masterProfile = role("master", [...dataPrefixes, SPARK_EVENTS_PREFIX]);
+        const masterProfile = role("master", [...dataPrefixes, SPARK_EVENTS_PREFIX], args.metricsPolicyJson);
         const workerProfile = role("worker", dataPrefixes);
 
         const master = masterHost(name, {
@@ -132,15 +139,15 @@ export class Ec2Engine extends pulumi.ComponentResource {
         this.consumerArgs = consumerJobArgs(consumer, {
             bootstrapServers: kafka.bootstrapBrokers,
             kafkaAuth: kafka.authMode,
-            output: s3Uri(dataLake.bucketName, outputPrefix(consumer.topic)),
-            deadLetter: s3Uri(dataLake.bucketName, deadLetterPrefix(consumer.topic)),
-            checkpoint: s3Uri(dataLake.bucketName, checkpointPrefix(consumer.name)),
+            output: s3Uri(dataLake.bucketName, outputPrefix(consumer.topic), EC2_URI_SCHEME),
+            deadLetter: s3Uri(dataLake.bucketName, deadLetterPrefix(consumer.topic), EC2_URI_SCHEME),
+            checkpoint: s3Uri(dataLake.bucketName, checkpointPrefix(consumer.name), EC2_URI_SCHEME),
             engineSparkConf: ec2SparkConf(region),
         });
         consumerDeploy(name, {
             masterInstanceId: master.id,
             imageUri: image.imageUri,
-            env: pulumi.all([dataLake.bucketName, args.kafkaTopicsJson]).apply(([bucket, topics]) => ({ KAFKA_TOPICS: topics, SPARK_EVENT_LOG_DIR: `s3a://${bucket}/${SPARK_EVENTS_PREFIX}` })),
+            env: pulumi.all([dataLake.bucketName, args.kafkaTopicsJson]).apply(([bucket, topics]) => ({ KAFKA_TOPICS: topics, SPARK_EVENT_LOG_DIR: `${EC2_URI_SCHEME}://${bucket}/${SPARK_EVENTS_PREFIX}` })),
             args: this.consumerArgs,
             securityRevision: secrets.revision,
             stopTimeoutSeconds: consumerStopTimeoutSeconds(consumer),

@@ -16,6 +16,8 @@ export interface HostRoleArgs {
     readonly prefixes: string[];
     /** The consumer's Kafka policy (MSK IAM), when Kafka uses IAM. */
     readonly kafkaPolicyJson: pulumi.Input<string> | undefined;
+    /** The consumer driver's right to publish metrics (master only: the driver runs there). */
+    readonly metricsPolicyJson?: pulumi.Input<string>;
 }
 
 /** Declares the role of `role` hosts with its policies and returns its instance profile. */
@@ -34,6 +36,9 @@ export function hostRole(name: string, role: "master" | "worker", args: HostRole
     );
     if (args.kafkaPolicyJson !== undefined) {
         new aws.iam.RolePolicy(`${name}-${role}-kafka`, { role: iamRole.id, policy: args.kafkaPolicyJson }, opts);
+    }
+    if (args.metricsPolicyJson !== undefined) {
+        new aws.iam.RolePolicy(`${name}-${role}-metrics`, { role: iamRole.id, policy: args.metricsPolicyJson }, opts);
     }
     // AWS's managed policy for the SSM agent: its actions (ssm:UpdateInstanceInformation, ssmmessages:*, ...) have no
     // resource-level permissions, which is why it is the managed one and not ours.

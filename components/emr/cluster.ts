@@ -101,7 +101,7 @@ export class EmrEngine extends pulumi.ComponentResource {
         const subnetId = network.privateSubnetIds.apply((ids) => ids[0]);
 
         const groups = emrSecurityGroups(name, { vpcId: network.vpcId, access: args.access, kafka }, parent);
-        const roles = emrRoles(name, { subnetId, bucketArn: dataLake.bucketArn, kmsKeyArn: dataLake.kmsKeyArn, consumer: args.consumer, kafkaPolicyJson: kafka.consumerPolicyJson }, parent);
+        const roles = emrRoles(name, { subnetId, bucketArn: dataLake.bucketArn, kmsKeyArn: dataLake.kmsKeyArn, consumer: args.consumer, kafkaPolicyJson: kafka.consumerPolicyJson, metricsPolicyJson: args.metricsPolicyJson }, parent);
         const tls = tlsBundle(name, { bucketName: dataLake.bucketName, kmsKeyArn: dataLake.kmsKeyArn, region, security: args.security }, parent);
         const securityConfiguration = new aws.emr.SecurityConfiguration(
             `${name}-security`,

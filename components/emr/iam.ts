@@ -72,6 +72,8 @@ export interface EmrRolesArgs {
     readonly consumer: ConsumerConfig;
     /** The consumer's Kafka policy (MSK IAM), when Kafka uses IAM. */
     readonly kafkaPolicyJson: pulumi.Input<string> | undefined;
+    /** The right to publish the consumer's metrics (observability); the driver runs on the cluster's nodes. */
+    readonly metricsPolicyJson?: pulumi.Input<string>;
 }
 
 export interface EmrRoles {
@@ -110,6 +112,9 @@ export function emrRoles(name: string, args: EmrRolesArgs, opts: pulumi.CustomRe
     ];
     if (args.kafkaPolicyJson !== undefined) {
         policies.push(new aws.iam.RolePolicy(`${name}-instance-kafka`, { role: instanceRole.id, policy: args.kafkaPolicyJson }, opts));
+    }
+    if (args.metricsPolicyJson !== undefined) {
+        policies.push(new aws.iam.RolePolicy(`${name}-instance-metrics`, { role: instanceRole.id, policy: args.metricsPolicyJson }, opts));
     }
     const instanceProfile = new aws.iam.InstanceProfile(`${name}-instance-profile`, { role: instanceRole.name }, opts);
     return { serviceRole, instanceProfile, policies };

@@ -1,3 +1,4 @@
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { KubernetesConfig, SecurityConfig } from "../config";
 import { checkSecuritySettingsKept, consumerJobArgs } from "../consumerArgs";
@@ -5,9 +6,9 @@ import { checkpointPrefix, deadLetterPrefix, outputPrefix } from "../locations";
 import { EngineBaseArgs, ImageRefs } from "../refs";
 import { clusterAccess } from "./cluster";
 import { consumerRole } from "./iam";
-import { DRIVER_UI_PORT, METRICS_PATHS, OPERATOR_METRICS_PORT } from "./metrics";
+import { DRIVER_UI_PORT, METRICS_PATHS, OPERATOR_METRICS_PORT, podMonitorManifest } from "./metrics";
 import { OPERATOR_RELEASE, sparkOperator } from "./operator";
-import { consumerApplication, kubernetesJobSparkConf, kubernetesLocation } from "./sparkApplication";
+import { APP_LABEL, COMPONENT_LABEL, consumerApplication, kubernetesJobSparkConf, kubernetesLocation } from "./sparkApplication";
 import { authSecretName, consumerWorkload, platformNamespace } from "./workload";
 
 // Engine `kubernetes`: the consumer as a Spark Operator application, on an EKS cluster the stack creates (cluster.ts:
@@ -95,6 +96,7 @@ export class KubernetesEngine extends pulumi.ComponentResource {
             kmsKeyArn: dataLake.kmsKeyArn,
             prefixes: [outputPrefix(consumer.topic), deadLetterPrefix(consumer.topic), checkpointPrefix(consumer.name)],
             kafkaPolicyJson: kafka.consumerPolicyJson,
+            metricsPolicyJson: args.metricsPolicyJson,
         }, parent);
         this.consumerRoleArn = role.arn;
 
@@ -134,6 +136,12 @@ export class KubernetesEngine extends pulumi.ComponentResource {
             kafkaTopicsJson: args.kafkaTopicsJson,
             authSecretName: authSecretName(consumer.name, args.security.sparkSecretRotation),
         }, { ...inCluster, dependsOn: [...workload.ready, ...policies, ...(operator ? [operator.release, ...operator.crds] : [])] });
+
+        // 5b. Observability (issue 14): a PodMonitor for the Prometheus Operator, when the cluster has its CRDs.
+        if (consumer.telemetry?.scrape === "podMonitor") {
+            const pm = podMonitorManifest(config.namespace, consumer.name, { [APP_LABEL]: consumer.name, [COMPONENT_LABEL]: "driver" });
+            new k8s.apiextensions.CustomResource(`${name}-pod-monitor`, { apiVersion: pm.apiVersion, kind: pm.kind, metadata: pm.metadata, spec: pm.spec }, { ...inCluster, dependsOn: workload.ready });
+        }
 
         // 6. Outputs: the same names as the other engines.
         const ui = uiEndpoints(context, config, consumer.name, operator !== undefined);

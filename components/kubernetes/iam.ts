@@ -51,6 +51,8 @@ export interface ConsumerRoleArgs {
     readonly prefixes: string[];
     /** The consumer's Kafka policy (MSK IAM), when Kafka uses IAM. */
     readonly kafkaPolicyJson: pulumi.Input<string> | undefined;
+    /** The right to publish the consumer's metrics (observability). */
+    readonly metricsPolicyJson?: pulumi.Input<string>;
 }
 
 /** Declares the role and its policies; returns the role (its ARN goes on the service account) and the policies. */
@@ -72,6 +74,9 @@ export function consumerRole(name: string, args: ConsumerRoleArgs, opts: pulumi.
     ];
     if (args.kafkaPolicyJson !== undefined) {
         policies.push(new aws.iam.RolePolicy(`${name}-consumer-kafka`, { role: role.id, policy: args.kafkaPolicyJson }, opts));
+    }
+    if (args.metricsPolicyJson !== undefined) {
+        policies.push(new aws.iam.RolePolicy(`${name}-consumer-metrics`, { role: role.id, policy: args.metricsPolicyJson }, opts));
     }
     return { role, policies };
 }

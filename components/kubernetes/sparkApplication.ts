@@ -3,11 +3,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
 import { CONSUMER_CONTEXT } from "../buildContext";
-import { ConsumerConfig, KubernetesConfig } from "../config";
-import { consumerStopTimeoutSeconds } from "../consumerArgs";
+import { KubernetesConfig } from "../config";
+import { ConsumerSpec, consumerStopTimeoutSeconds } from "../consumerArgs";
 import { checkImagePinned } from "../ec2/userData";
 import { SPARK_UID } from "../ec2/sparkSecurity";
-import { metricsSparkConf } from "./metrics";
+import { driverMetricsPorts, driverScrapeAnnotations, metricsSparkConf } from "./metrics";
 
 // The consumer as a Spark Operator application (sparkoperator.k8s.io/v1beta2), built as a plain object so tests
 // validate it against the operator's own CRD schema and run what it implies.
@@ -99,7 +99,8 @@ export interface SparkApplicationInput {
     readonly image: string;
     /** The job's flags (consumerJobArgs). */
     readonly args: string[];
-    readonly consumer: ConsumerConfig;
+    /** The consumer; its telemetry (when set) gives the driver its metrics port and scrape annotations. */
+    readonly consumer: ConsumerSpec;
     readonly config: KubernetesConfig;
     /** The Kubernetes secret holding spark.authenticate's secret. */
     readonly authSecretName: string;
@@ -126,8 +127,12 @@ const CONTAINER_SECURITY_CONTEXT = {
 /** A driver or executor pod template: restricted pod security, read-only root with scratch volumes, the auth secret. */
 export function podTemplate(role: "driver" | "executor", input: SparkApplicationInput): Record<string, any> {
     const env = role === "driver" ? Object.keys(input.driverEnv).sort().map((name) => ({ name, value: input.driverEnv[name] })) : [];
+    // Observability (issue 14): the driver serves the consumer's metrics on a named port; annotated for a plain Prometheus.
+    const telemetry = role === "driver" ? input.consumer.telemetry : undefined;
+    const metricsPort = telemetry?.prometheusPort;
+    const annotations = metricsPort !== undefined && telemetry?.scrape !== "podMonitor" ? { annotations: driverScrapeAnnotations(metricsPort) } : {};
     return {
-        metadata: { labels: { [APP_LABEL]: input.name, [COMPONENT_LABEL]: role, "app.kubernetes.io/part-of": "spark-streaming" } },
+        metadata: { labels: { [APP_LABEL]: input.name, [COMPONENT_LABEL]: role, "app.kubernetes.io/part-of": "spark-streaming" }, ...annotations },
         spec: {
             // The driver gets the consumer's whole stop timeout to commit or abandon its batch after SIGTERM.
             terminationGracePeriodSeconds: role === "driver" ? consumerStopTimeoutSeconds(input.consumer) : EXECUTOR_GRACE_SECONDS,
@@ -139,6 +144,7 @@ export function podTemplate(role: "driver" | "executor", input: SparkApplication
                     name: role === "driver" ? DRIVER_CONTAINER : EXECUTOR_CONTAINER,
                     workingDir: SCRATCH_MOUNTS.workDir,
                     ...(env.length > 0 ? { env } : {}),
+                    ...(metricsPort !== undefined ? { ports: driverMetricsPorts(metricsPort) } : {}),
                     securityContext: CONTAINER_SECURITY_CONTEXT,
                     volumeMounts: [
                         { name: "tmp", mountPath: SCRATCH_MOUNTS.tmp },
@@ -198,7 +204,7 @@ export function sparkApplicationManifest(input: SparkApplicationInput): Record<s
 }
 
 export interface ConsumerApplicationArgs {
-    readonly consumer: ConsumerConfig;
+    readonly consumer: ConsumerSpec;
     readonly config: KubernetesConfig;
     /** `repository@sha256:...`. */
     readonly imageUri: pulumi.Input<string>;

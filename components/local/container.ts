@@ -46,6 +46,8 @@ export interface PlatformContainerArgs {
     readonly stopGraceSeconds?: number;
     /** Created only once these are healthy (their own `wait`). */
     readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
+    /** Files written into the container before it starts (configuration); a changed content replaces the container. */
+    readonly uploads?: Array<{ readonly file: string; readonly content: string }>;
 }
 
 /** `K=V` lines, sorted by key. Values may be secrets; the whole list then is one. */
@@ -74,6 +76,7 @@ export function platformContainer(name: string, site: LocalSite, args: PlatformC
             ports: (args.ports ?? []).map((p) => ({ internal: p.internal, external: p.external, ip: site.bindAddress, protocol: "tcp" })),
             volumes: (args.volumes ?? []).map((v) => ({ volumeName: v.volumeName, containerPath: v.containerPath })),
             healthcheck: args.healthcheck,
+            uploads: args.uploads?.map((u) => ({ file: u.file, content: u.content })),
             wait: args.healthcheck !== undefined,
             waitTimeout: args.healthcheck !== undefined ? DEFAULT_WAIT_SECONDS : undefined,
             restart: RESTART_POLICY,

@@ -48,5 +48,30 @@ export const SEAWEEDFS_IMAGE: PinnedImage = {
     digest: "sha256:4e61d15fd35994cb1e43e1e553dff106794841fd9a99ade2fc8c8bfce4d7872d",
 };
 
+/**
+ * Prometheus 3.13.3 (the LTS line), engine local's metrics store. Digest: `prom/prometheus:v3.13.3@sha256:6976aa8a...`,
+ * the same OCI index digest in ten independent public repositories (code index search for
+ * "6976aa8a60fec930796ce5772b8d12da7a318a5daa8d40d69c"): Dockerfiles `FROM prom/prometheus:v3.13.3@sha256:...`, compose
+ * files, and inventories that state it is the multi-architecture index. Authority:
+ * https://hub.docker.com/r/prom/prometheus/tags?name=v3.13.3
+ */
+export const PROMETHEUS_IMAGE: PinnedImage = {
+    repository: "prom/prometheus",
+    tag: "v3.13.3",
+    digest: "sha256:6976aa8a60fec930796ce5772b8d12da7a318a5daa8d40d69c5c7819a05eeed7",
+};
+
+/**
+ * Grafana OSS 13.2.2, engine local's dashboards. Digest: `grafana/grafana:13.2.2@sha256:ac461fb3...`, recorded in ten
+ * public repositories (code index search for "ac461fb352abc50da10a51c7d02462e9c05488f11f53f14b3a"), several stating it
+ * is the manifest list (linux/amd64, linux/arm64, linux/arm/v7) Docker Hub served for the tag in September 2026.
+ * Authority: https://hub.docker.com/r/grafana/grafana/tags?name=13.2.2
+ */
+export const GRAFANA_IMAGE: PinnedImage = {
+    repository: "grafana/grafana",
+    tag: "13.2.2",
+    digest: "sha256:ac461fb352abc50da10a51c7d02462e9c05488f11f53f14b3ad79a8145f638a0",
+};
+
 /** The repository name of the locally built consumer image (never pushed); its tag is the build context's content hash. */
 export const LOCAL_CONSUMER_REPOSITORY = "spark-streaming-consumer";

@@ -1,13 +1,15 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { ConsumerConfig, DataLakeConfig, KafkaConfig, LocalConfig } from "../config";
+import { DataLakeConfig, KafkaConfig, LocalConfig, ObservabilityConfig } from "../config";
+import { ConsumerSpec } from "../consumerArgs";
 import { SPARK_EVENTS_PREFIX } from "../locations";
 import { LocalSite } from "./container";
-import { LOCAL_URI_SCHEME, LocalConsumer } from "./consumer";
+import { CONSUMER_ALIAS, LOCAL_URI_SCHEME, LocalConsumer } from "./consumer";
 import { LocalConsumerImage } from "./consumerImage";
-import { KAFKA_IMAGE, pinnedName, PinnedImage, SEAWEEDFS_IMAGE } from "./images";
+import { GRAFANA_IMAGE, KAFKA_IMAGE, pinnedName, PinnedImage, PROMETHEUS_IMAGE, SEAWEEDFS_IMAGE } from "./images";
 import { brokerAlias, KAFKA_PORTS, LocalKafka } from "./kafka";
 import { LocalNetwork } from "./network";
+import { LocalMonitoring } from "./monitoring";
 import { LocalObjectStore } from "./objectStore";
 import { LocalProducer } from "./producer";
 import { s3aHadoopConf, s3aSparkConf } from "./s3a";
@@ -24,9 +26,12 @@ export interface LocalPlatformArgs {
     readonly stack: string;
     readonly local: LocalConfig;
     readonly kafka: KafkaConfig;
-    readonly consumer: ConsumerConfig;
+    /** The consumer, with its telemetry (consumerArgs.ts) when index.ts sets it. */
+    readonly consumer: ConsumerSpec;
     /** forceDestroy/protect decide whether the data volumes survive `pulumi destroy`. */
     readonly dataLake: DataLakeConfig;
+    /** Prometheus and Grafana (observability.local), the consumer group and metrics port. Default: monitoring off. */
+    readonly observability?: ObservabilityConfig;
     /** The consumer image's build context. Default: jobs/streaming-consumer. */
     readonly consumerContext?: string;
 }
@@ -86,6 +91,8 @@ export class LocalPlatform extends pulumi.ComponentResource {
     public readonly produceCommand: string;
     /** The S3 API for tools on this machine, and its credentials (the secret key stays a secret). */
     public readonly objectStore: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: pulumi.Output<string> };
+    /** Prometheus and Grafana, when observability.local.enabled. */
+    public readonly monitoring: LocalMonitoring | undefined;
 
     constructor(name: string, args: LocalPlatformArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("spark-streaming:local:LocalPlatform", name, {}, opts);
@@ -150,7 +157,17 @@ export class LocalPlatform extends pulumi.ComponentResource {
             new LocalProducer(`${name}-producer`, { ...producerArgs, dependsOn: [consumerPart.container] }, parent);
         }
 
-        this.uiUrls = localUiUrls(local, host, store.consoleUrl);
+        // --- Prometheus and Grafana, scraping the consumer driver.
+        const obs = args.observability;
+        this.monitoring =
+            obs?.local.enabled === true
+                ? new LocalMonitoring(`${name}-monitoring`, { config: obs, site, prometheusImage: pulled("prometheus", PROMETHEUS_IMAGE), grafanaImage: pulled("grafana", GRAFANA_IMAGE), consumerAlias: CONSUMER_ALIAS }, parent)
+                : undefined;
+
+        this.uiUrls = {
+            ...localUiUrls(local, host, store.consoleUrl),
+            ...(this.monitoring ? { grafana: this.monitoring.dashboardUrl, prometheus: this.monitoring.prometheusUrl } : {}),
+        };
         this.kafkaBootstrapBrokers = brokers.bootstrapHost;
         this.bucketName = store.bucketName;
         this.imageRef = image.ref;

@@ -9,7 +9,7 @@ import { assumeRolePolicy } from "../hostAccess";
 export interface VpcFlowLogsArgs {
     /** The VPC whose traffic (accepted and rejected) is logged. */
     readonly vpcId: pulumi.Input<string>;
-    /** Days CloudWatch Logs keeps the records (one of CloudWatch's retention periods; config.ts validates it). */
+    /** Days CloudWatch Logs keeps the records (one of CloudWatch's retention periods; components/config/ validates it). */
     readonly retentionInDays: number;
     /** Keep the key and the log group when the stack is destroyed (protected stacks: audit trails outlive them). */
     readonly retain: boolean;

@@ -41,15 +41,17 @@ export function expectStandardOutputs(outputs: StackOutputs, consumer: string, t
 /**
  * The consumer's flags (as an engine hands them to the job) point at this stack's brokers, topic and S3 locations.
  * `kafka` overrides what the consumer must use where it differs from the outputs (engine local: the brokers' internal
- * listener and plaintext, while kafkaBootstrapBrokers is for producers on the host).
+ * listener and plaintext, while kafkaBootstrapBrokers is for producers on the host). `scheme`: the job reaches the
+ * outputs' s3:// objects by this scheme (ec2: s3a, for S3A's checkpoint manager).
  */
-export function expectConsumerWiring(args: string[], outputs: StackOutputs, kafka: { bootstrap?: string; auth?: string } = {}): void {
+export function expectConsumerWiring(args: string[], outputs: StackOutputs, kafka: { bootstrap?: string; auth?: string } = {}, scheme?: "s3a"): void {
     const flag = (name: string) => args[args.indexOf(name) + 1];
+    const location = (uri: string) => (scheme === undefined ? uri : uri.replace(/^s3:\/\//, `${scheme}://`));
     expect(flag("--bootstrap-servers")).toBe(kafka.bootstrap ?? outputs.kafkaBootstrapBrokers);
     expect(flag("--topic")).toBe("events");
-    expect(flag("--output")).toBe(outputs.outputLocation);
-    expect(flag("--dead-letter")).toBe(outputs.deadLetterLocation);
-    expect(flag("--checkpoint")).toBe(outputs.checkpointLocation);
+    expect(flag("--output")).toBe(location(outputs.outputLocation));
+    expect(flag("--dead-letter")).toBe(location(outputs.deadLetterLocation));
+    expect(flag("--checkpoint")).toBe(location(outputs.checkpointLocation));
     expect(flag("--kafka-auth")).toBe(kafka.auth ?? "iam");
 }
 

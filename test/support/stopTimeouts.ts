@@ -2,7 +2,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CONF_DIR, fillDeployParameters, renderConsumerDeploy, SYSTEMD_DIR } from "../../components/ec2/userData";
+import { fillDeployParameters, renderConsumerDeploy } from "../../components/ec2/deployCommand";
+import { CONF_DIR, SYSTEMD_DIR } from "../../components/ec2/userData";
 
 // What each engine does with the consumer's stop timeout, read back from what the program declared. Every engine
 // must let a stopping consumer run at least its grace period (consumer.stopGracePeriodSeconds) before killing it.

@@ -11,7 +11,7 @@ import time
 from typing import Sequence
 from urllib.parse import urlparse
 
-from . import io
+from . import io, metrics
 from .schemas import EVENT_SCHEMA, PARTITION_COLUMNS, SchemaError, load_schema
 
 _INTERVAL_RE = re.compile(r"^\s*\d+\s*(milliseconds?|ms|seconds?|s|minutes?|min|hours?|h)\s*$", re.IGNORECASE)
@@ -115,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stop-grace-period", type=_grace, default=DEFAULT_STOP_GRACE_SECONDS, metavar="SECONDS",
                    help="on SIGTERM/SIGINT, how long the running batch may take to commit before the stop aborts it "
                         f"(default {DEFAULT_STOP_GRACE_SECONDS})")
+    metrics.add_arguments(p)  # observability flags (issue 14): streaming_consumer/metrics.py
     return p
 
 
@@ -279,7 +280,9 @@ def run(args: argparse.Namespace) -> int:
             stop=control,
             cleaner=lambda: io.remove_stray_files(spark, locations, args.checkpoint, args.sink_log_retention),
         )
-        spark.streams.addListener(io.ProgressLogger(writer))
+        # Observability (issue 14): the JSON progress line, consumer-group offsets and metrics, from one listener
+        # (it alone pops the writer's batch counts). See streaming_consumer/metrics.py.
+        spark.streams.addListener(metrics.build_listener(spark, args, writer, client_props))
         trigger = {"availableNow": True} if args.available_now else {"processingTime": args.trigger_interval}
         query = io.start_query(source, writer, args.checkpoint, trigger, f"consumer-{args.topic}")
         # Polling, not a blocking awaitTermination: the signal handler runs on this thread between calls.

@@ -11,6 +11,7 @@ bucket and prefixes, the security settings, the metrics servlet and its path, th
 so a wrong class, key or path fails here; keys Spark does not know are refused outright (Spark ignores them silently)."""
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import signal
@@ -33,12 +34,18 @@ NAMED_KEYS = {"spark.app.name", "spark.sql.streaming.checkpointFileManagerClass"
 
 
 def render() -> dict:
+    """The program's declaration, rendered once per run (a whole program under mocks); a fresh copy for each caller."""
+    return json.loads(_rendered())
+
+
+@functools.cache
+def _rendered() -> str:
     node = shutil.which("node")
     assert node, "node is needed to run the program under mocks (npm ci installs the project)"
     out = subprocess.run([node, str(REPO_ROOT / "scripts" / "render-kubernetes-app.js"), "dev"],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-4000:]
-    return json.loads(out.stdout)
+    return out.stdout
 
 
 def free_port() -> int:

@@ -83,7 +83,7 @@ def test_entrypoint_and_scripts_pass_shellcheck():
         repo / "scripts" / name for name in (
             "lib.sh", "setup-python.sh", "test-python.sh", "bench-consumer.sh", "bench-transform.sh", "fetch-jars.sh", "fetch-kafka.sh",
             "kafka-start.sh", "kafka-stop.sh", "moto-start.sh", "moto-stop.sh", "fetch-emr-jars.sh", "lock-emr-jars.sh",
-            "local-env.sh", "local-up.sh", "local-down.sh",
+            "local-env.sh", "local-up.sh", "local-down.sh", "test.sh",
             "helm.sh", "test-setup.sh", "go-tool.sh", "actionlint.sh",
         )
     ]

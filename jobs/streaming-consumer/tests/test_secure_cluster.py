@@ -229,10 +229,11 @@ def free_port(avoid_tls_clash: bool = False) -> int:
 class Hosts:
     """The sandboxed host layout: conf dir, tmpfs stand-in, stubs, and the rendered runners."""
 
-    def __init__(self, tmp: Path, imds: Imds, spark_secret: str, tls_pem: str):
+    def __init__(self, tmp: Path, imds: Imds, spark_secret: str, tls_pem: str, rendered: dict | None = None):
+        """`rendered`: the host scripts as a render script prints them (default: render_host())."""
         self.tmp = tmp
         self.imds = imds
-        rendered = render_host()
+        rendered = rendered or render_host()
         self.conf = tmp / "etc"
         self.run_dir = tmp / "run"
         bin_dir = tmp / "bin"

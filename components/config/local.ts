@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as net from "net";
 import { z } from "zod";
 
-// The `local` key of the stack config (engine local), validated with zod and defaulted here; components/config.ts
+// The `local` key of the stack config (engine local), validated with zod and defaulted here; index.ts
 // reads it with every other key and reports its errors with theirs.
 
 const port = z.number().int().min(1).max(65535);
