@@ -95,7 +95,9 @@ def test_no_record_failed_a_batch_and_the_query_ran_on_to_a_clean_stop(storm):
     events = storm["run"].events()
     assert not [e for e in events if e["event"] in ("query_failed", "query_terminated") and e.get("exception")]
     assert sum(e["rows_in"] for e in events if e["event"] == "batch_progress") == len(storm["truth"])
-    assert [e["event"] for e in events][-1] == "stopped"
+    # The listener's query_terminated may be logged just before or after the job's own "stopped".
+    names = [e["event"] for e in events]
+    assert "stopped" in names and set(names[names.index("stopped") + 1:]) <= {"query_terminated"}, names[-5:]
 
 
 def test_every_class_of_bad_input_goes_to_the_dead_letter_with_its_reason(spark, storm):
@@ -161,7 +163,7 @@ def test_generated_values_through_kafka_land_where_the_oracle_says(spark, storm)
     out_rows = {index[(r.kafka_partition, r.kafka_offset)]: {
         "event_id": r.event_id, "type": r.type, "user_id": r.user_id, "amount": r.amount, "attributes": r.attributes,
         "micros": r.micros, "partition": (f"{r.year:04d}", f"{r.month:02d}", f"{r.day:02d}", f"{r.hour:02d}"),
-    } for r in out.withColumn("micros", F.unix_micros("event_time")).collect()}
+    } for r in out.withColumn("micros", F.unix_micros("event_time")).drop("event_time").collect()}
     dead_rows = {index[(r.kafka_partition, r.kafka_offset)]: {"error": r.error, "raw_bytes": r.raw_bytes} for r in dead.collect()}
     values = [storm["truth"][k] for k in keys]
     problems = oracle.check_rows(values, out_rows, dead_rows)

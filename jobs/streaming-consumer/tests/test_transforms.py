@@ -312,7 +312,7 @@ def _outcome(classified):
     out = {r.kafka_offset: {
         "event_id": r.event_id, "type": r.type, "user_id": r.user_id, "amount": r.amount, "attributes": r.attributes,
         "micros": r.micros, "partition": (r.year, r.month, r.day, r.hour),
-    } for r in transforms.valid_rows(classified, EVENT_SCHEMA).withColumn("micros", F.unix_micros("event_time")).collect()}
+    } for r in transforms.valid_rows(classified, EVENT_SCHEMA).withColumn("micros", F.unix_micros("event_time")).drop("event_time").collect()}
     dead = {r.kafka_offset: {"error": r.error} for r in transforms.dead_letter_rows(classified).collect()}
     return out, dead
 
