@@ -243,9 +243,44 @@ class FileSink:
             jvm.org.apache.spark.api.python.PythonUtils.toScalaMap(options),
         )
 
-    def add_batch(self, batch_id: int, df: DataFrame) -> None:
-        """Write df as batch `batch_id`, or do nothing if the log already has that batch."""
+        self._jvm = jvm
+        self._log = _private_field(jvm, self._sink, "fileLog")
+        self._latest: int | None = None  # the log's latest batch id, once known; only this query writes the log
+
+    def committed(self, batch_id: int) -> bool:
+        """True when the log already has batch `batch_id` (a batch re-run after a restart)."""
+        if self._latest is None or self._latest < batch_id:
+            latest = self._log.getLatestBatchId()
+            self._latest = latest.get() if latest.isDefined() else -1
+        return batch_id <= self._latest
+
+    def add_batch(self, batch_id: int, df: DataFrame) -> bool:
+        """Write df as batch `batch_id`; False (and nothing written) when the log already has that batch."""
+        if self.committed(batch_id):
+            return False
         self._sink.addBatch(batch_id, df._jdf)
+        self._latest = batch_id
+        return True
+
+    def commit_empty(self, batch_id: int) -> bool:
+        """Commit batch `batch_id` with no files, without a Spark job: the log entry a write of no rows makes
+        (FileStreamSink's commit protocol adds the same empty entry). False when the log already has it."""
+        if self.committed(batch_id):
+            return False
+        no_files = self._jvm.java.lang.reflect.Array.newInstance(
+            self._jvm.java.lang.Class.forName("org.apache.spark.sql.execution.streaming.SinkFileStatus"), 0)
+        if not self._log.add(batch_id, no_files):
+            raise RuntimeError(f"{self.path}: batch {batch_id} appeared in the sink log while committing it empty")
+        self._latest = batch_id
+        return True
+
+
+def _private_field(jvm, obj, name: str):
+    """A private field of a JVM object. FileStreamSink keeps its log private; the job needs it to commit an empty
+    batch without a Spark job and to know whether a batch is already committed (Spark 3.5; tested)."""
+    field = obj.getClass().getDeclaredField(name)
+    field.setAccessible(True)
+    return field.get(obj)
 
 
 class StopControl:
@@ -309,12 +344,19 @@ class BatchWriter:
             return df
 
         try:
-            classified = t.classify(batch, self.schema, cache=cache)
-            self.output.add_batch(batch_id, t.valid_rows(classified, self.schema))
-            self.dead_letter.add_batch(batch_id, t.dead_letter_rows(classified))
-            counts = {r["ok"]: r["n"] for r in classified.groupBy(F.col("error").isNull().alias("ok")).agg(F.count(F.lit(1)).alias("n")).collect()}
+            classified = t.with_counts(t.classify(batch, self.schema, cache=cache))
+            valid = t.valid_rows(classified, self.schema)
+            if self.output.add_batch(batch_id, valid):
+                counts = _observed(valid, t.COUNTS)
+            else:  # re-run of a batch the output already has (a restart): count with a job of its own
+                counts = {r["ok"]: r["n"] for r in classified.groupBy(F.col("error").isNull().alias("ok")).agg(F.count(F.lit(1)).alias("n")).collect()}
+                counts = {"valid_rows": counts.get(True, 0), "dead_letter_rows": counts.get(False, 0)}
+            if counts["dead_letter_rows"]:
+                self.dead_letter.add_batch(batch_id, t.dead_letter_rows(classified))
+            else:
+                self.dead_letter.commit_empty(batch_id)
             with self._lock:
-                self._counts[batch_id] = {"valid_rows": counts.get(True, 0), "dead_letter_rows": counts.get(False, 0)}
+                self._counts[batch_id] = counts
         finally:
             for df in held:
                 df.unpersist()
@@ -325,6 +367,16 @@ class BatchWriter:
     def pop_counts(self, batch_id: int) -> dict[str, int]:
         with self._lock:
             return self._counts.pop(batch_id, {})
+
+
+def _observed(df: DataFrame, name: str) -> dict[str, int]:
+    """The metrics `name` that Dataset.observe collected while `df` was written (read from the plan that ran)."""
+    row = df._jdf.queryExecution().observedMetrics().get(name)
+    if row.isEmpty():
+        raise RuntimeError(f"no observed metrics {name!r}: the write did not run the observed plan")
+    row = row.get()
+    names = list(row.schema().fieldNames())
+    return {n: int(row.getLong(i)) for i, n in enumerate(names)}
 
 
 # --- stray files ------------------------------------------------------------------------------------------

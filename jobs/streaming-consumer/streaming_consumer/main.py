@@ -22,6 +22,7 @@ EXIT_CONFIG_ERROR = 3
 # have left are removed then.
 EXIT_STOP_ABORTED = 4
 DEFAULT_STOP_GRACE_SECONDS = 120
+DEFAULT_MAX_OFFSETS_PER_TRIGGER = 500_000
 # How long an abort waits for Spark to stop the query before the process exits regardless.
 _ABORT_WAIT_SECONDS = 30
 
@@ -102,7 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
     trig = p.add_mutually_exclusive_group()
     trig.add_argument("--trigger-interval", type=_interval, default="30 seconds", metavar="INTERVAL")
     trig.add_argument("--available-now", action="store_true", help="process what is there, then stop")
-    p.add_argument("--max-offsets-per-trigger", type=_positive_int, metavar="N")
+    p.add_argument("--max-offsets-per-trigger", type=_positive_int, default=DEFAULT_MAX_OFFSETS_PER_TRIGGER, metavar="N",
+                   help="records per batch at most (default %(default)s, as the stack's consumer.maxOffsetsPerTrigger): "
+                        "bounds a batch's memory after a backlog, and is large enough that a batch's fixed cost "
+                        "(about a second) is small against its records")
     p.add_argument("--starting-offsets", choices=["earliest", "latest"], default="earliest",
                    help="only for a new checkpoint (default: earliest)")
     p.add_argument("--kafka-auth", choices=["none", "iam"], default="none")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-from pyspark import cloudpickle
+from pyspark import StorageLevel, cloudpickle
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
@@ -79,23 +79,7 @@ _ESCAPE = (
     r'\\(?:u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|u(?![dD][89a-fA-F])[0-9a-fA-F]{4}|["\\/bfnrt])'
 )
 _PLACEHOLDER = "\ue000"
-# The value's skeleton: everything but brackets, quotes and U+FFFD dropped in one pass, e.g.
-# `{""""{""""}}` for an object that holds two string members and a map of one. Escapes are gone, so a
-# string is a quote pair (with whatever brackets it held in between). U+FFFD is kept, so the check below
-# also fails for invalid UTF-8: Java decodes invalid bytes to U+FFFD before a regex sees them (a real
-# U+FFFD goes to Python too, which tells the two apart).
-_SKELETON_DROP = r'[^{}\[\]"\uFFFD]++'
-_QUOTED = r'"[^"\uFFFD]*+"'
-# One object, nesting at most FAST_DEPTH levels. A second value or data after the first would add a group.
-FAST_DEPTH = 6
-
-
-def _group(depth: int) -> str:
-    inner = _QUOTED if depth == 1 else f"{_QUOTED}|{_group(depth - 1)}"
-    return rf"(?:\{{(?:{inner})*+\}}|\[(?:{inner})*+\])"
-
-
-_ONE_OBJECT = rf"\A\{{(?:{_QUOTED}|{_group(FAST_DEPTH - 1)})*+\}}\z"
+_FFFD = "\uFFFD"
 _LONG_NUMBER = "[-+.0-9eE]{%d}" % (strict_json.MAX_NUMBER_CHARS + 1)
 _SAFE_FIELD_NAME = re.compile(r"^[A-Za-z0-9_$@. -]+$")
 
@@ -110,6 +94,7 @@ MAX_MICROS = 253_402_300_799_999_999
 _MICROS_PER_DAY = 86_400_000_000
 _MICROS_PER_HOUR = 3_600_000_000
 TIMESTAMP_EXAMPLE = "2024-05-01T12:00:00Z"
+_NTZ_EPOCH = "1970-01-01 00:00:00"
 
 
 # --- schema -> what the checks need ---------------------------------------------------------------------
@@ -184,54 +169,53 @@ def _read_schema(schema: StructType) -> StructType:
 # --- timestamps -----------------------------------------------------------------------------------------
 
 def _timestamp_parts(text: Column) -> dict[str, Column]:
-    """ISO-8601 text -> {"ts": the instant or null, "format_ok", "real", "offset_ok", "in_range"}.
+    """ISO-8601 text -> {"micros": epoch microseconds (UTC) or null, "format_ok", "real", "offset_ok"}.
 
     Accepts `YYYY-MM-DD[T ]hh:mm[:ss[.fraction]]` with `Z`, `±hh`, `±hhmm` or `±hh:mm` (hh 00-23, mm 00-59);
-    without an offset, UTC. The local part is read as UTC and the offset applied in integer microseconds, so
-    neither the session time zone nor Java's ±18:00 offset limit plays a part. Fractions beyond microseconds
-    are truncated. Impossible dates and times (Feb 30, 24:00, 23:59:60) are not real. One regular expression;
-    the rest is fixed-position string work, because this runs for every record.
+    without an offset, UTC. Fractions beyond microseconds are truncated. Impossible dates and times (Feb 30,
+    24:00, 23:59:60) are not real.
+
+    This runs for every record, so: one regular expression (a precompiled literal) for the format, then the
+    whole seconds of the local date and time through a cast to TIMESTAMP_NTZ, which looks up no time zone
+    (a cast to TIMESTAMP resolves the zone text of every row, compiling regular expressions each time, and
+    without an offset would use the session time zone), and the fraction and the offset as integers. Neither
+    the session time zone nor Java's ±18:00 offset limit plays a part.
     """
     format_ok = F.coalesce(text.rlike(_ISO), F.lit(False))
     # After "YYYY-MM-DDThh:mm" only the zone can hold Z, + or -.
     zone_at = F.greatest(F.locate("Z", text, 17), F.locate("+", text, 17), F.locate("-", text, 17))
-    zone = F.when(zone_at > 0, text.substr(zone_at, F.lit(6))).otherwise(F.lit(""))
-    local = F.when(zone_at > 0, text.substr(F.lit(1), zone_at - 1)).otherwise(text)
-    local = F.when(F.length(local) == 16, F.concat(local, F.lit(":00"))).otherwise(local)
-    local_ts = F.when(format_ok, F.concat(local, F.lit("Z")).cast(TimestampType()))
+    with_seconds = F.substring(text, 17, 1) == ":"
+    whole = F.when(with_seconds, F.substring(text, 1, 19)).otherwise(F.concat(F.substring(text, 1, 16), F.lit(":00")))
+    local = F.when(format_ok, whole.cast("timestamp_ntz"))
+    local_seconds = (local - F.lit(_NTZ_EPOCH).cast("timestamp_ntz")).cast("long")  # whole seconds: exact
+    local_end = F.when(zone_at > 0, zone_at).otherwise(F.length(text) + 1)
+    # A shorter fraction is padded and a longer one truncated to six digits (microseconds).
+    fraction = F.when(with_seconds & (F.substring(text, 20, 1) == "."),
+                      F.rpad(text.substr(F.lit(21), local_end - 21), 6, "0").cast("long")).otherwise(F.lit(0))
+    zoned = (zone_at > 0) & (text.substr(zone_at, F.lit(1)) != "Z")
+    zone = text.substr(zone_at, F.lit(6))
     zone_len = F.length(zone)
-    offset_h = F.when(zone_len >= 3, zone.substr(2, 2).cast("int")).otherwise(F.lit(0))
-    offset_m = F.when(zone_len == 5, zone.substr(4, 2)).when(zone_len == 6, zone.substr(5, 2)).otherwise("0").cast("int")
+    offset_h = F.when(zoned, zone.substr(2, 2).cast("int")).otherwise(F.lit(0))
+    offset_m = F.when(zoned & (zone_len == 5), zone.substr(4, 2)).when(zoned & (zone_len == 6), zone.substr(5, 2)).otherwise("0").cast("int")
     offset_ok = (offset_h <= 23) & (offset_m <= 59)
     sign = F.when(zone.startswith("-"), F.lit(-1)).otherwise(F.lit(1))
-    offset_micros = (sign * (offset_h * 3600 + offset_m * 60)).cast("long") * F.lit(1_000_000)
-    micros = F.unix_micros(local_ts) - offset_micros
-    in_range = micros.between(MIN_MICROS, MAX_MICROS)
-    ts = F.when(format_ok & local_ts.isNotNull() & offset_ok & in_range, F.timestamp_micros(micros))
-    return {"ts": ts, "format_ok": format_ok, "real": local_ts.isNotNull(), "offset_ok": offset_ok, "in_range": in_range}
+    offset_seconds = F.when(zoned, sign * (offset_h * 3600 + offset_m * 60)).otherwise(F.lit(0))
+    micros = F.when(offset_ok, (local_seconds - offset_seconds) * F.lit(1_000_000) + fraction)
+    return {"micros": micros, "format_ok": format_ok, "real": local.isNotNull(), "offset_ok": offset_ok}
+
+
+def _in_range(micros: Column) -> Column:
+    return micros.between(MIN_MICROS, MAX_MICROS)
+
+
+def _timestamp_from_micros(micros: Column) -> Column:
+    return F.when(_in_range(micros), F.timestamp_micros(micros))
 
 
 def parse_iso_timestamp(text: Column) -> Column:
     """ISO-8601 text -> timestamp, or null when it is not one or is outside the years 0001-9999 (UTC).
-
-    The rules are those of _timestamp_parts; this is the same result, cheaper for the common form (seconds and
-    an offset), which Spark's own cast reads. prepare() uses the two halves below so each runs once a record.
-    """
-    return _timestamp_in_range(_timestamp_candidate(text))
-
-
-def _timestamp_candidate(text: Column) -> Column:
-    format_ok = F.coalesce(text.rlike(_ISO), F.lit(False))
-    zoned = (F.locate("Z", text, 17) > 0) | (F.locate("+", text, 17) > 0) | (F.locate("-", text, 17) > 0)
-    with_seconds = F.substring(text, 17, 1) == ":"
-    # Spark's cast reads the common form exactly (its own offset limit is ±18:00, which the fallback covers);
-    # without an offset it would use the session time zone, so those take the fallback too.
-    direct = F.when(format_ok & zoned & with_seconds, text.cast(TimestampType()))
-    return F.coalesce(direct, F.when(format_ok, _timestamp_parts(text)["ts"]))
-
-
-def _timestamp_in_range(candidate: Column) -> Column:
-    return F.when(F.unix_micros(candidate).between(MIN_MICROS, MAX_MICROS), candidate)
+    The rules are those of _timestamp_parts."""
+    return _timestamp_from_micros(_timestamp_parts(text)["micros"])
 
 
 def _show(text: Column) -> Column:
@@ -250,7 +234,7 @@ def _timestamp_line(name: str, text: Column, parts: dict[str, Column]) -> Column
         F.when(~parts["format_ok"], F.concat(F.lit(f"{name}: expected an ISO-8601 timestamp like {TIMESTAMP_EXAMPLE}, got a string "), shown))
         .when(~parts["real"], F.concat(F.lit(f"{name}: "), shown, F.lit(" is not a real date and time")))
         .when(~parts["offset_ok"], F.concat(F.lit(f"{name}: "), shown, F.lit(" has an offset beyond ±23:59")))
-        .when(~parts["in_range"], F.concat(F.lit(f"{name}: "), shown, F.lit(" is outside the years 0001-9999 (UTC) that Spark and Parquet timestamps hold")))
+        .when(~_in_range(parts["micros"]), F.concat(F.lit(f"{name}: "), shown, F.lit(" is outside the years 0001-9999 (UTC) that Spark and Parquet timestamps hold")))
     )
 
 
@@ -296,10 +280,14 @@ def _with_fast_path(df: DataFrame, specs: tuple[FieldSpec, ...]) -> DataFrame:
     df = df.withColumn("_esc", F.when(F.col("_bs"), F.regexp_replace(raw, _ESCAPE, _PLACEHOLDER)).otherwise(raw))
     escaped = F.col("_esc")
     plain_ends = raw.startswith("{") & raw.endswith("}")
+
+    def count(char: str) -> Column:  # occurrences of a one-byte character, anywhere in the value
+        return F.octet_length(raw) - F.octet_length(F.replace(raw, F.lit(char), F.lit("")))
+
     scratch = {
-        "_trim": F.when(~plain_ends, F.btrim(escaped, F.lit(_JSON_WS))),
-        "_skel": F.regexp_replace(escaped, _SKELETON_DROP, ""),
+        "_trim": F.when(~plain_ends, F.btrim(raw, F.lit(_JSON_WS))),
         "_names": F.json_object_keys(raw),
+        "_open": count("{"),
     }
     string_fields = [s for s in specs if s.kind == strict_json.STRING and _fast_eligible(s)]
     for i, spec in enumerate(string_fields):
@@ -310,20 +298,24 @@ def _with_fast_path(df: DataFrame, specs: tuple[FieldSpec, ...]) -> DataFrame:
         ambiguous = F.substring(text, 1, 1).isin("-", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "t", "f", "{", "[")
         scratch[f"_first{i}"] = F.when(ambiguous, F.regexp_extract_all(raw, F.lit(f'"{spec.name}"{_WS}:{_WS}(.)'), 1))
     df = df.select("*", *[c.alias(n) for n, c in scratch.items()])
-    skeleton, names = F.col("_skel"), F.col("_names")
+    names, opened = F.col("_names"), F.col("_open")
     maps_present = sum((t[m.name].isNotNull().cast("int") for m in maps), F.lit(0))
     conditions = [
-        t[CORRUPT].isNull(),  # strict inside the first value
-        # that value is all there is (nothing but JSON whitespace around it), and it is valid UTF-8
+        t[CORRUPT].isNull(),  # strict inside the first value (Spark's reader checks nothing after it)
+        # The value starts with "{" and ends with "}" (JSON whitespace around is fine) ...
         plain_ends | (F.col("_trim").startswith("{") & F.col("_trim").endswith("}")),
-        skeleton.rlike(_ONE_OBJECT),
+        # ... and the only braces in it are those of the first value's objects: the top one and the map fields'
+        # own (any other object, whose names nobody has compared, goes to Python; so does a brace inside a
+        # string, which is only slower). Then nothing follows the first value: what follows would have to end
+        # with a "}" of its own. That also bounds the depth: only arrays could nest deeper (see below).
+        opened == maps_present + 1,
+        count("}") == opened,
+        F.instr(raw, _FFFD) == 0,  # valid UTF-8: Java decodes invalid bytes to U+FFFD (a real one goes to Python)
         ~F.col("_bs") | (F.instr(escaped, "\\") == 0),  # no lone surrogate escape
         F.size(F.array_distinct(names)) == F.size(names),  # no repeated name at the top
-        # The only nested objects are the map fields' own; any other object, whose names nobody has compared,
-        # goes to Python. (A "{" inside a string counts too: that record goes to Python, which is only slower.)
-        F.length(skeleton) - F.length(F.replace(skeleton, F.lit("{"), F.lit(""))) == maps_present + 1,
+        # Numbers and nesting within strict_json.py's limits; a value this short cannot exceed them.
         (F.octet_length(value) <= strict_json.MAX_NUMBER_CHARS)
-        | ~F.regexp_replace(escaped, '"[^"]*+"', '""').rlike(_LONG_NUMBER),
+        | (~F.regexp_replace(escaped, '"[^"]*+"', '""').rlike(_LONG_NUMBER) & (count("[") < strict_json.MAX_DEPTH - 1)),
     ]
     for spec in maps:
         # No repeated name inside a map: Spark's reader keeps every entry, repeated names included.
@@ -358,18 +350,32 @@ def _all_finite(values: Column) -> Column:
 
 
 def prepare(df: DataFrame, schema: StructType) -> DataFrame:
-    """Kafka source rows + `_typed` (Spark's parse), `_ts` (parsed timestamps) and `_fast` (certainly valid)."""
+    """Kafka source rows -> the four Kafka columns, `_fast` (certainly valid), `record` (the typed fields) and, for
+    the rows that are not `_fast`, `value`, `_typed` (Spark's parse) and `_ts` (parsed timestamps)."""
     specs = field_specs(schema)
     df = df.withColumn("_raw", F.col("value").cast("string"))
     df = df.withColumn(_TYPED, F.from_json(F.col("_raw"), _read_schema(schema), _PARSE_OPTIONS))
     t = F.col(_TYPED)
     ts_fields = [f.name for f in schema.fields if isinstance(f.dataType, TimestampType)]
     if ts_fields:
-        df = df.withColumn("_ts0", F.struct(*[_timestamp_candidate(t[n]).alias(n) for n in ts_fields]))
-        df = df.withColumn(_TS, F.struct(*[_timestamp_in_range(F.col("_ts0")[n]).alias(n) for n in ts_fields])).drop("_ts0")
+        # Two steps, so that each record's microseconds are computed once (a column of their own), not once per
+        # mention in the range check.
+        df = df.withColumn("_micros", F.struct(*[_timestamp_parts(t[n])["micros"].alias(n) for n in ts_fields]))
+        df = df.withColumn(_TS, F.struct(*[_timestamp_from_micros(F.col("_micros")[n]).alias(n) for n in ts_fields]))
+        df = df.drop("_micros")
     else:
         df = df.withColumn(_TS, F.lit(None))
-    return _with_fast_path(df, specs).drop("_raw")
+    df = _with_fast_path(df, specs)
+    # Only what the sinks need, so a cache of this holds little more than the output: for a row the fast path
+    # accepted, the typed record and the Kafka columns; the raw value and the parse only for the other rows.
+    fast = F.col(_FAST)
+    record = F.struct(*[
+        (F.col(_TS)[f.name] if isinstance(f.dataType, TimestampType) else t[f.name]).alias(f.name) for f in schema.fields
+    ])
+    return df.select(
+        "topic", "partition", "offset", "timestamp", _FAST, record.alias("record"),
+        F.when(~fast, F.col("value")).alias("value"), F.when(~fast, t).alias(_TYPED), F.when(~fast, F.col(_TS)).alias(_TS),
+    )
 
 
 def _slow_check(schema: StructType) -> Callable[[Column], Column]:
@@ -377,10 +383,15 @@ def _slow_check(schema: StructType) -> Callable[[Column], Column]:
 
 
 def finish(fast: DataFrame, slow: DataFrame, schema: StructType) -> DataFrame:
-    """Both paths' rows (slow ones with `_py` from strict_json.py) -> `error` (null when valid) and `record`."""
+    """Both paths' rows (slow ones with `_py` from strict_json.py) -> `error` (null when valid).
+
+    The error is worked out on the slow path's rows alone, before the union: a fast row's error is a null literal,
+    so a filter on `error` drops or keeps the whole fast branch at planning time (the dead letter's write does not
+    even read the fast rows) and never evaluates the error expression for them. Steps are columns of their own,
+    so that no expression is copied into every place that mentions it.
+    """
     specs = field_specs(schema)
-    classified = fast.withColumn(_PY, F.lit(None).cast(_PY_TYPE)).unionByName(slow)
-    t, ts, py = F.col(_TYPED), F.col(_TS), F.col(_PY)
+    t, py = F.col(_TYPED), F.col(_PY)
     extra = []
     for spec in specs:
         if spec.kind == strict_json.TIMESTAMP:
@@ -393,37 +404,50 @@ def finish(fast: DataFrame, slow: DataFrame, schema: StructType) -> DataFrame:
             readable = readable & t[spec.name].isNotNull()
         if spec.kind in (strict_json.DOUBLE, strict_json.FLOAT):
             readable = readable & (t[spec.name].isNull() | _finite(t[spec.name]))
-    lines = F.concat(py["lines"], F.array_compact(F.array(*extra)) if extra else F.array().cast("array<string>"))
-    lines = F.when(
+    slow = slow.withColumn("_lines", F.concat(py["lines"], F.array_compact(F.array(*extra)) if extra else F.array().cast("array<string>")))
+    lines = F.col("_lines")
+    slow = slow.withColumn("_lines", F.when(
         (F.size(lines) == 0) & ~F.coalesce(readable, F.lit(False)),
         F.array(F.lit(
             "value: valid JSON, but Spark's JSON reader cannot read it with the schema (e.g. a date, decimal or "
             "nested value it cannot convert)"
         )),
-    ).otherwise(lines)
-    error = F.when(~F.col(_FAST), F.when(F.size(lines) > 0, F.array_join(lines, "\n")))
-    record = F.struct(
-        *[
-            (ts[f.name] if isinstance(f.dataType, TimestampType) else t[f.name]).alias(f.name)
-            for f in schema.fields
-        ]
-    )
-    return classified.withColumn("error", error).withColumn("record", record)
+    ).otherwise(lines))
+    slow = slow.withColumn("error", F.when(F.size(lines) > 0, F.array_join(lines, "\n"))).drop("_lines")
+    fast = fast.withColumn(_PY, F.lit(None).cast(_PY_TYPE)).withColumn("error", F.lit(None).cast(StringType()))
+    return fast.unionByName(slow)
 
 
 def classify(
     df: DataFrame, schema: StructType, cache: Callable[[DataFrame], DataFrame] | None = None
 ) -> DataFrame:
-    """Kafka source rows -> the same rows with `error` (null when valid) and `record` (the typed fields).
+    """Kafka source rows -> the Kafka columns, `record` (the typed fields) and `error` (null when valid).
 
-    `cache` (e.g. persist) is applied to the prepared rows and to the slow path's rows, so that the sinks'
-    several actions on one batch parse each value once and call Python once per slow record.
+    `cache` (default: persist in memory and on disk; the caller unpersists) is applied to the prepared rows and
+    to the slow path's rows, so that the sinks' several actions on one batch parse each value once and call
+    Python once per slow record. It is also what keeps the plan small: without it Spark's optimizer pushes the
+    `_fast` filters below the projections that define them, copying the whole check into each filter (tens of
+    times over), which costs seconds of planning per batch and evaluates the checks again per row.
     """
-    keep = cache or (lambda d: d)
+    keep = cache or (lambda d: d.persist(StorageLevel.MEMORY_AND_DISK))
     prepared = keep(prepare(df, schema))
     fast = prepared.where(F.col(_FAST))
     slow = keep(prepared.where(~F.col(_FAST)).withColumn(_PY, _slow_check(schema)(F.col("value"))))
     return finish(fast, slow, schema)
+
+
+COUNTS = "batch_counts"
+
+
+def with_counts(classified: DataFrame) -> DataFrame:
+    """`classified`, counting its valid and invalid rows as a side effect of whatever action reads it
+    (Dataset.observe, named COUNTS): the counts cost no Spark job of their own."""
+    ok = F.col("error").isNull()
+    return classified.observe(
+        COUNTS,
+        F.count(F.when(ok, F.lit(1))).alias("valid_rows"),
+        F.count(F.when(~ok, F.lit(1))).alias("dead_letter_rows"),
+    )
 
 
 def kafka_columns(df: DataFrame) -> list[Column]:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -30,8 +32,19 @@ def test_defaults():
     assert (args.trigger_interval, args.available_now, args.starting_offsets, args.kafka_auth) == (
         "30 seconds", False, "earliest", "none"
     )
-    assert args.max_offsets_per_trigger is None and args.conf == [] and args.record_schema == EVENT_SCHEMA
+    assert args.max_offsets_per_trigger == 500_000 and args.conf == [] and args.record_schema == EVENT_SCHEMA
     assert args.stop_grace_period == 120
+
+
+def test_the_batch_defaults_are_the_stacks():
+    """A consumer started by hand (or by the benchmark) batches like one the stack deploys."""
+    consumer_ts = (Path(__file__).resolve().parents[3] / "components" / "config" / "consumer.ts").read_text()
+    stack_max = re.search(r"maxOffsetsPerTrigger: z\.number\(\)[^\n]*\.default\((\d+)\)", consumer_ts)
+    stack_trigger = re.search(r'triggerInterval: triggerInterval\.default\("([^"]+)"\)', consumer_ts)
+    assert stack_max and stack_trigger, "components/config/consumer.ts no longer declares the defaults this test reads"
+    args = parse_args(BASE)
+    assert args.max_offsets_per_trigger == int(stack_max.group(1))
+    assert args.trigger_interval == stack_trigger.group(1)
 
 
 def test_all_flags_parse():
