@@ -104,32 +104,48 @@ class _Consumer:
         return self.proc.returncode
 
 
+WARM_UP_RECORDS = 1000
+
+
+def _producer_perf(kafka_libs: str, bootstrap: str, topic: str, records: int, throughput: int, payloads: Path,
+                   log: Path, timeout: float) -> int:
+    """Run ProducerPerformance (throughput -1: unthrottled); returns the records it sent."""
+    proc = subprocess.run(
+        ["java", "-Xmx256m", "-cp", f"{kafka_libs}/*", "org.apache.kafka.tools.ProducerPerformance",
+         "--topic", topic, "--num-records", str(records), "--throughput", str(throughput),
+         "--payload-file", str(payloads), "--producer-props", f"bootstrap.servers={bootstrap}", "linger.ms=5", "acks=all"],
+        capture_output=True, text=True, timeout=timeout)
+    log.write_text(proc.stdout + proc.stderr)
+    if proc.returncode != 0:
+        raise BenchError(f"latency run: ProducerPerformance failed (exit {proc.returncode}); end of {log}:\n{tail(log)}")
+    return parse_sent(proc.stdout)
+
+
 def run_latency(consumer_cmd: list[str], env: dict[str, str], output: Path, kafka_libs: str, bootstrap: str,
                 topic: str, rate: float, seconds: int, work: Path) -> LatencyResult:
+    """Warm up, then measure: the consumer's first batch carries its one-off costs (planning, code generation,
+    cold JIT, the first stray-file check), which is start-up, not the steady state the latency is about. So a
+    warm-up set is sent and committed first, and only the records sent after it count."""
+    payloads = payload_file(work / "latency-payloads.txt")
     consumer = _Consumer(consumer_cmd, env, work / "latency-consumer.log")
     try:
-        # Produce only once the query runs: JVM and session start-up are not latency.
         consumer.wait_for(consumer.started.is_set, 600, "query_started line")
+        warm = _producer_perf(kafka_libs, bootstrap, topic, WARM_UP_RECORDS, -1, payloads,
+                              work / "latency-warm-up.log", 300)
+        consumer.wait_for(lambda: consumer.rows_in() >= warm, 900, f"the batches of the {warm} warm-up records")
+        steady_from = time.time()  # every record sent from here on is measured; the warm-up ones were sent before
         throughput = max(1, round(rate))
-        producer = subprocess.run(
-            ["java", "-Xmx256m", "-cp", f"{kafka_libs}/*", "org.apache.kafka.tools.ProducerPerformance",
-             "--topic", topic, "--num-records", str(throughput * seconds), "--throughput", str(throughput),
-             "--payload-file", str(payload_file(work / "latency-payloads.txt")),
-             "--producer-props", f"bootstrap.servers={bootstrap}", "linger.ms=5", "acks=all"],
-            capture_output=True, text=True, timeout=seconds * 3 + 300)
-        (work / "latency-producer.log").write_text(producer.stdout + producer.stderr)
-        if producer.returncode != 0:
-            raise BenchError(f"latency run: ProducerPerformance failed (exit {producer.returncode}):\n"
-                             f"{(producer.stdout + producer.stderr)[-3000:]}")
-        sent = parse_sent(producer.stdout)
+        sent = _producer_perf(kafka_libs, bootstrap, topic, throughput * seconds, throughput, payloads,
+                              work / "latency-producer.log", seconds * 3 + 300)
         # Two default triggers (30 s) plus a batch: generous on a loaded machine.
-        consumer.wait_for(lambda: consumer.rows_in() >= sent, 600, f"batches covering all {sent} records")
+        consumer.wait_for(lambda: consumer.rows_in() >= warm + sent, 600, f"batches covering all {sent} records")
     finally:
         rc = consumer.stop()
     if rc not in (0, None):
         raise consumer.failure(f"the consumer's stop ended with exit {rc}")
-    values = latencies(output)
+    values = latencies(output, since=steady_from)
     if len(values) != sent:
-        raise BenchError(f"latency run: {sent} records sent but {len(values)} rows in the committed output {output}")
+        raise BenchError(f"latency run: {sent} records sent at the steady rate but {len(values)} of them in the "
+                         f"committed output {output}")
     return LatencyResult(rate=throughput, sent=sent, p50=percentile(values, 50), p99=percentile(values, 99),
                          max=max(values), count=len(values))

@@ -10,7 +10,8 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _proc_table() -> tuple[dict[int, list[int]], dict[int, float]]:
-    """Children of every pid, and every live process's own utime+stime in seconds."""
+    """Children of every pid, and every live process's CPU seconds: its own utime+stime, plus cutime+cstime (the
+    CPU of its children that exited and that it reaped)."""
     children: dict[int, list[int]] = {}
     times: dict[int, float] = {}
     for entry in os.listdir("/proc"):
@@ -24,7 +25,7 @@ def _proc_table() -> tuple[dict[int, list[int]], dict[int, float]]:
         fields = stat[stat.rindex(")") + 2:].split()
         pid, ppid = int(entry), int(fields[1])
         children.setdefault(ppid, []).append(pid)
-        times[pid] = (int(fields[11]) + int(fields[12])) / _TICKS
+        times[pid] = (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / _TICKS
     return children, times
 
 
@@ -44,11 +45,14 @@ def _walk(root_pid: int, children: dict[int, list[int]]) -> list[int]:
 
 
 def cpu_seconds(root_pid: int) -> float:
-    """utime+stime of a process and all its live descendants (Linux /proc).
+    """CPU seconds of a process tree (Linux /proc): utime+stime of the process and its live descendants, plus
+    cutime+cstime of each of them.
 
-    Only live processes count: a descendant that already exited and was reaped is not listed any more (its
-    time went to its parent's cutime, which this does not add, so as not to count it twice for the living).
-    The benchmarks sample while the processes that do the work (JVM, Python workers) are alive.
+    The second part keeps the sum from dropping when a descendant exits during a measurement (a Python worker,
+    the JVM at shutdown): its parent reaps it and its time moves into the parent's cutime/cstime. No time is
+    counted twice: a live child's time is only in its own utime/stime, a reaped one's only in its parent's cutime.
+    Lost are only processes reaped outside the tree (orphans adopted by init). Time reaped before a measurement
+    started is in both of its samples and cancels out of the difference.
     """
     children, times = _proc_table()
     return sum(times.get(p, 0.0) for p in _walk(root_pid, children))

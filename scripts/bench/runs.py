@@ -38,27 +38,11 @@ def json_event(line: str) -> dict | None:
 
 @dataclass
 class Window:
-    """The timed window of one run: from the query's start line to its end line (or the process's exit)."""
+    """The timed window of one run: from the query's start line to its end line (or its last batch_progress)."""
     seconds: float
     cpu_seconds: float
     events: list[dict] = field(default_factory=list)
     ended_by: str = "query_terminated"
-
-
-class _Sampler(threading.Thread):
-    """Samples the tree's CPU time every second: if the process exits without an end line, the last sample
-    before the exit closes the window (the tree is gone by the time the exit is seen)."""
-
-    def __init__(self, pid: int):
-        super().__init__(daemon=True)
-        self.pid = pid
-        self.last: tuple[float, float] | None = None
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        while not self.done.wait(1.0):
-            cpu = cpu_seconds(self.pid)
-            self.last = (time.monotonic(), cpu)
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
@@ -70,7 +54,14 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 def run_timed(name: str, cmd: list[str], env: dict[str, str], log: Path, timeout: float,
               start_event: str = "query_started", end_event: str = "query_terminated") -> Window:
-    """Run cmd; time and CPU-sample its process tree between its `start_event` and `end_event` stdout lines."""
+    """Run cmd; time and CPU-sample its process tree between its `start_event` and `end_event` stdout lines.
+
+    The end line comes from a listener and can lose the race with the session's shutdown; then the window ends
+    at the last `batch_progress` line instead (sampled as it came), which is within milliseconds of the query's
+    end with availableNow (the last batch's progress is posted just before the query terminates). The process
+    exit itself is no end: the session's shutdown, which no other row's window holds, comes before it, and the
+    tree is gone by then.
+    """
     err_log = log.with_suffix(".err.log")
     with open(log, "w") as out, open(err_log, "w") as err:
         # Own session: a timeout or a failure kills the whole tree (JVM, Python workers), not just the top.
@@ -78,9 +69,9 @@ def run_timed(name: str, cmd: list[str], env: dict[str, str], log: Path, timeout
         timed_out = threading.Event()
         watchdog = threading.Timer(timeout, lambda: (timed_out.set(), _kill_group(proc)))
         watchdog.start()
-        sampler = _Sampler(proc.pid)
         start: tuple[float, float] | None = None
         end: tuple[float, float] | None = None
+        last_progress: tuple[float, float] | None = None
         events: list[dict] = []
         try:
             for line in proc.stdout:
@@ -89,15 +80,16 @@ def run_timed(name: str, cmd: list[str], env: dict[str, str], log: Path, timeout
                 if ev is None:
                     continue
                 events.append(ev)
-                if ev["event"] == start_event and start is None:
-                    start = (time.monotonic(), cpu_seconds(proc.pid))
-                    sampler.start()
-                elif ev["event"] == end_event and start is not None and end is None:
+                if start is None:
+                    if ev["event"] == start_event:
+                        start = (time.monotonic(), cpu_seconds(proc.pid))
+                elif end is None and ev["event"] == end_event:
                     end = (time.monotonic(), cpu_seconds(proc.pid))
+                elif end is None and ev["event"] == "batch_progress":
+                    last_progress = (time.monotonic(), cpu_seconds(proc.pid))
             rc = proc.wait()
         finally:
             watchdog.cancel()
-            sampler.done.set()
             _kill_group(proc)  # leftovers (a JVM outliving its Python parent) must not load the next row
     if timed_out.is_set() and end is None:
         raise BenchError(f"{name}: killed after {timeout:.0f}s without finishing; log {log}:\n{tail(log)}\n{tail(err_log)}")
@@ -107,9 +99,9 @@ def run_timed(name: str, cmd: list[str], env: dict[str, str], log: Path, timeout
         raise BenchError(f"{name} never printed its {start_event!r} line; end of {log}:\n{tail(log)}\n{tail(err_log)}")
     ended_by = end_event
     if end is None:
-        if sampler.last is None:
-            raise BenchError(f"{name} exited within a second of {start_event!r} without {end_event!r}: no end sample")
-        end, ended_by = sampler.last, "exit"
+        if last_progress is None:
+            raise BenchError(f"{name} printed neither {end_event!r} nor a batch_progress line after {start_event!r}")
+        end, ended_by = last_progress, "batch_progress"
     return Window(end[0] - start[0], end[1] - start[1], events, ended_by)
 
 

@@ -52,8 +52,9 @@ def committed_rows(output: Path) -> int:
     return sum(pq.ParquetFile(p).metadata.num_rows for p in committed_files(output))
 
 
-def latencies(output: Path, column: str = "kafka_timestamp") -> list[float]:
-    """Seconds from each record's Kafka timestamp to the commit of the file that holds it."""
+def latencies(output: Path, column: str = "kafka_timestamp", since: float | None = None) -> list[float]:
+    """Seconds from each record's Kafka timestamp to the commit of the file that holds it; with `since` (seconds
+    since the epoch) only for records stamped from then on."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -63,5 +64,6 @@ def latencies(output: Path, column: str = "kafka_timestamp") -> list[float]:
         if not pa.types.is_timestamp(ts.type):
             raise ValueError(f"{path}: column {column} is {ts.type}, expected a timestamp")
         micros = ts.cast(pa.timestamp("us", tz=ts.type.tz)).cast(pa.int64()).to_pylist()
-        out.extend(commit - us / 1e6 for us in micros if us is not None)
+        floor = None if since is None else since * 1e6
+        out.extend(commit - us / 1e6 for us in micros if us is not None and (floor is None or us >= floor))
     return out

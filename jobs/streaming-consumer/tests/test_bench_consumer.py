@@ -132,13 +132,13 @@ def test_consumer_counts_sum_the_batches():
 
 # --- CPU of a process tree --------------------------------------------------------------------------------
 
-# The parent starts a child that burns 0.3 s of its own CPU time, says so, then both sleep: the burnt time is
+# The parent starts a child that burns 0.2 s of its own CPU time, says so, then both sleep: the burnt time is
 # in the tree's sum (the child is alive) but not in the parent's own.
 _TREE = r"""
 import subprocess, sys
 child = subprocess.Popen([sys.executable, "-c", '''
 import sys, time
-while time.process_time() < 0.3:
+while time.process_time() < 0.2:
     pass
 print("burnt", flush=True)
 time.sleep(60)
@@ -161,12 +161,60 @@ def test_cpu_of_a_process_tree_includes_its_descendants():
         assert int(child_pid) in P.tree_pids(parent.pid)
         tree = P.cpu_seconds(parent.pid)
         # The child's burnt CPU is in the tree's sum, on top of the parent's own (/proc counts in clock ticks).
-        assert tree - _own_cpu(parent.pid) >= 0.3 - 0.02
+        assert tree - _own_cpu(parent.pid) >= 0.2 - 0.02
         assert P.cpu_seconds(parent.pid) >= tree  # never goes down while the tree lives
     finally:
         for pid in P.tree_pids(parent.pid)[::-1]:
             os.kill(pid, 9)
         parent.wait()
+
+
+def test_cpu_of_a_child_that_exited_and_was_reaped_stays_in_the_tree():
+    burn = "import time\nwhile time.process_time() < 0.2: pass"
+    parent = subprocess.Popen([sys.executable, "-c", f"import subprocess, sys, time\n"
+                               f"subprocess.run([sys.executable, '-c', {burn!r}])\nprint('reaped', flush=True)\ntime.sleep(60)"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout.readline().strip() == "reaped"
+        assert P.tree_pids(parent.pid) == [parent.pid]
+        assert P.cpu_seconds(parent.pid) - _own_cpu(parent.pid) >= 0.2 - 0.02  # through the parent's cutime
+    finally:
+        parent.kill()
+        parent.wait()
+
+
+# A stand-in for a Spark row: start line, CPU burnt, progress line, and (when told to) the end line.
+_ROW = """
+import json, sys, time
+def say(event, **f): print(json.dumps({"event": event, **f}), flush=True)
+print("log noise before the query")
+time.sleep(0.2)
+say("query_started")
+time.sleep(0.5)  # lets the driver take its start sample before the burn
+t0 = time.process_time()
+while time.process_time() - t0 < 0.2:
+    pass
+say("batch_progress", rows_in=10)
+if "end" in sys.argv: say("query_terminated")
+sys.exit(int(sys.argv[1]))
+"""
+
+
+@pytest.mark.parametrize("end", [True, False])
+def test_the_timed_window_runs_from_the_start_line_to_the_end_line(tmp_path, end):
+    cmd = [sys.executable, "-c", _ROW, "0", *(["end"] if end else [])]
+    win = RUNS.run_timed("row", cmd, dict(os.environ), tmp_path / "run.log", timeout=120)
+    assert win.ended_by == ("query_terminated" if end else "batch_progress")
+    assert win.cpu_seconds >= 0.1  # the burn is inside the window
+    assert RW.consumer_counts(win.events)["rows"] == 10
+    assert "log noise" in (tmp_path / "run.log").read_text()
+
+
+def test_a_failing_row_fails_loudly_with_its_log(tmp_path):
+    with pytest.raises(RUNS.BenchError, match=r"(?s)exit 3.*query_started"):
+        RUNS.run_timed("row (x)", [sys.executable, "-c", _ROW, "3"], dict(os.environ), tmp_path / "run.log", timeout=120)
+    with pytest.raises(RUNS.BenchError, match="never printed"):
+        RUNS.run_timed("row (y)", [sys.executable, "-c", "print('hi')"], dict(os.environ), tmp_path / "r2.log", timeout=120)
 
 
 def test_cpu_of_a_gone_process_is_zero():
@@ -239,6 +287,8 @@ def test_latency_is_commit_time_of_the_first_listing_minus_the_kafka_timestamp(t
     values = sorted(S.latencies(tmp_path))
     assert values == pytest.approx([9.5, 10.0, 30.0, 56.0])
     assert S.committed_rows(tmp_path) == 4
+    # The warm-up's records (stamped before the steady run began) are left out.
+    assert sorted(S.latencies(tmp_path, since=t0 + 1)) == pytest.approx([30.0, 56.0])
     assert ST.percentile(values, 50) == pytest.approx(20.0)
 
 
