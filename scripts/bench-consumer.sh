@@ -1,18 +1,16 @@
 #!/usr/bin/env bash
-# Benchmark of the streaming consumer (npm run bench:consumer). Not a test.
-#
-# 1,000,000 valid JSON records of about 300 bytes on a 4-partition topic of a local Kafka broker; then,
-# on that same topic in the same run:
-#   - the consumer with --available-now (local[2], Parquet to a local folder; moto is not in the path
-#     because its single Python process, not the job, would be what is measured);
-#   - Kafka's own ConsumerPerformance tool (raw read rate, no parsing, no writing);
-# and prints both rates and their ratio. Environment: BENCH_RECORDS (default 1000000), BENCH_KEEP=1
-# keeps the work folder.
+# Benchmark of the streaming consumer against Kafka's and Spark's ceilings (npm run bench:consumer; issue 15).
+# Not a test. Starts one local Kafka broker for the whole run (stopped on exit) and runs
+# scripts/bench_consumer.py, which produces the topics and measures each row as its own process; every
+# argument is passed to it, e.g.
+#   npm run bench:consumer -- --records 50000 --repeats 3
+#   bash scripts/bench-consumer.sh --variants de --mix clean --latency-seconds 0
+# (--help lists them; docs/benchmarks.md says what each row is and how to read the figures).
+# BENCH_KEEP=1 keeps the work folder (logs of every run, outputs).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=setup-python.sh
 source "$(dirname "${BASH_SOURCE[0]}")/setup-python.sh"
 
-records="${BENCH_RECORDS:-1000000}"
 work="$(mktemp -d -t bench-consumer.XXXXXX)"
 cleanup() {
   bash "$REPO_ROOT/scripts/kafka-stop.sh" "$work/kafka" || true
@@ -21,7 +19,7 @@ cleanup() {
 trap cleanup EXIT
 
 bootstrap="$(bash "$REPO_ROOT/scripts/kafka-start.sh" "$work/kafka")"
-echo "broker: $bootstrap; records: $records; work: $work"
+echo "broker: $bootstrap; work folder: $work"
 cd "$JOB_DIR"
 SPARK_LOCAL_IP=127.0.0.1 PYTHONPATH="$JOB_DIR" "$VENV_PYTHON" "$REPO_ROOT/scripts/bench_consumer.py" \
-  --bootstrap "$bootstrap" --records "$records" --work "$work" --kafka-libs "$KAFKA_LIBS"
+  --bootstrap "$bootstrap" --work "$work" --kafka-libs "$KAFKA_LIBS" "$@"

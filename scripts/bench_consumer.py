@@ -1,139 +1,218 @@
-"""Driver of scripts/bench-consumer.sh: produce, run the consumer, run ConsumerPerformance, compare."""
+"""Driver of scripts/bench-consumer.sh (issue 15): the consumer against Kafka's and Spark's ceilings.
+
+For the same topics, in the same run, with the same Spark settings and cores, as separate processes:
+  (a) Kafka's ConsumerPerformance          (b) Spark: value as Parquet      (c) (b) + from_json into the schema
+  (d) (c) + year/month/day/hour partitions (e) the streaming consumer       (f) the previous release of the job
+on a clean topic and on a mix with 1% malformed records; records/s and CPU seconds per million records, median
+and spread over --repeats; then the latency of the consumer on its default trigger at half its throughput.
+See docs/benchmarks.md for the method.
+"""
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
+import shutil
 import subprocess
 import sys
-import time
+from dataclasses import dataclass
 from pathlib import Path
 
-TOPIC = "bench-events"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/, for the `bench` package
+
+from bench import records as R  # noqa: E402
+from bench import rows as RW  # noqa: E402
+from bench.latency import run_latency  # noqa: E402
+from bench.proc import load_average, machine  # noqa: E402
+from bench.runs import BenchError, run_consumer_perf, run_timed  # noqa: E402
+from bench.sinklog import committed_rows  # noqa: E402
+from bench.stats import ROWS, Measurement, summarize, table  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+JOB_DIR = REPO / "jobs" / "streaming-consumer"
 PARTITIONS = 4
+ROW_TIMEOUT_S = 1800
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    mix: bool
+    records: int
+
+    @property
+    def malformed(self) -> int:
+        return R.malformed_count(self.records) if self.mix else 0
+
+
+@dataclass
+class Context:
+    args: argparse.Namespace
+    bootstrap: str
+    kafka_libs: str
+    conf: dict[str, str]
+    max_offsets: int | None
+    previous_job: Path | None
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--bootstrap", required=True, help="the broker (bench-consumer.sh starts one)")
+    p.add_argument("--kafka-libs", required=True)
+    p.add_argument("--work", type=Path, required=True)
+    p.add_argument("--records", type=int, default=200_000)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--variants", default="abcdef", help="rows to run, a subset of abcdef (default all)")
+    p.add_argument("--mix", choices=["clean", "malformed", "both"], default="both")
+    p.add_argument("--max-offsets-per-trigger", type=int,
+                   help="for every Spark row (default: the consumer's own default, passed to it explicitly)")
+    p.add_argument("--previous-ref", default="3c4c909", help="git ref of the release row (f) runs")
+    p.add_argument("--latency-seconds", type=int, default=120, help="length of the latency run (0 skips it)")
+    p.add_argument("--latency-rate", type=float, help="records/s of the latency run (default: half the median (e))")
+    a = p.parse_args(argv)
+    bad = set(a.variants) - set(ROWS)
+    if bad or not a.variants:
+        p.error(f"--variants: {a.variants!r} must be letters from {''.join(ROWS)}")
+    if a.records < 1 or a.repeats < 1 or a.latency_seconds < 0:
+        p.error("--records and --repeats must be positive, --latency-seconds at least 0")
+    return a
 
 
 def jars() -> list[str]:
     d = Path(os.environ["STREAMING_JARS_DIR"])
-    return sorted(str(p) for p in d.glob("*.jar"))
+    found = sorted(str(p) for p in d.glob("*.jar"))
+    if not found:
+        raise SystemExit(f"no jars in STREAMING_JARS_DIR={d} (scripts/setup-python.sh fetches them)")
+    return found
 
 
-def produce(bootstrap: str, records: int) -> float:
-    from pyspark.sql import SparkSession
-    from pyspark.sql import functions as F
-
-    from streaming_consumer import io as job_io
-
-    spark = (
-        SparkSession.builder.master("local[2]").appName("bench-produce")
-        .config("spark.jars", ",".join(jars())).config("spark.ui.enabled", "false")
-        .config("spark.driver.memory", "2g").getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("WARN")
-    job_io.ensure_topics(spark, {"bootstrap.servers": bootstrap}, [job_io.TopicSpec(TOPIC, PARTITIONS, 1)])
-    padding = "x" * 134  # brings a record to ~300 bytes
-    df = spark.range(records, numPartitions=PARTITIONS).select(
-        (F.col("id") % PARTITIONS).cast("int").alias("partition"),
-        F.to_json(F.struct(
-            F.concat(F.lit("evt-"), F.lpad(F.col("id").cast("string"), 12, "0")).alias("event_id"),
-            F.date_format(F.timestamp_seconds(F.lit(1714521600) + F.col("id") % 86400), "yyyy-MM-dd'T'HH:mm:ss'Z'").alias("event_time"),
-            F.when(F.col("id") % 3 == 0, "purchase").otherwise("view").alias("type"),
-            F.concat(F.lit("user-"), (F.col("id") % 10007).cast("string")).alias("user_id"),
-            (F.col("id") % 1000 / 10).alias("amount"),
-            F.create_map(F.lit("campaign"), F.lit("spring-sale"), F.lit("pad"), F.lit(padding)).alias("attributes"),
-        )).alias("value"),
-    )
-    size = len(df.limit(1).collect()[0].value.encode())
-    start = time.monotonic()
-    (df.write.format("kafka").option("kafka.bootstrap.servers", bootstrap).option("topic", TOPIC)
-     .option("kafka.linger.ms", "20").option("kafka.batch.size", "262144").option("kafka.compression.type", "none")
-     .save())
-    took = time.monotonic() - start
-    spark.stop()
-    print(f"produced {records} records of ~{size} bytes in {took:.1f}s")
-    return size
+def child_env(pythonpath: Path) -> dict[str, str]:
+    """The job folder on PYTHONPATH decides which consumer runs: today's or the previous release's copy."""
+    return {**os.environ, "PYTHONPATH": str(pythonpath), "SPARK_LOCAL_IP": "127.0.0.1"}
 
 
-def run_consumer(bootstrap: str, work: Path) -> dict:
-    out = work / "consumer.log"
-    cmd = [
-        sys.executable, "-m", "streaming_consumer",
-        "--bootstrap-servers", bootstrap, "--topic", TOPIC,
-        "--output", f"file://{work}/data", "--dead-letter", f"file://{work}/dead-letter",
-        "--checkpoint", f"file://{work}/checkpoint", "--available-now",
-        "--conf", "spark.master=local[2]", "--conf", "spark.sql.shuffle.partitions=2",
-        "--conf", "spark.driver.memory=4g", "--conf", "spark.ui.enabled=false",
-        "--conf", f"spark.jars={','.join(jars())}",
-    ]
-    start = time.monotonic()
-    with open(out, "wb") as log:
-        rc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT).returncode
-    wall = time.monotonic() - start
-    events = [json.loads(l) for l in out.read_text(errors="replace").splitlines() if l.startswith('{"ts"')]
-    progress = [e for e in events if e["event"] == "batch_progress"]
-    if rc != 0 or not progress:
-        print(out.read_text()[-4000:])
-        raise SystemExit(f"consumer failed (exit {rc})")
-    rows = sum(e["rows_in"] for e in progress)
-    valid = sum(e.get("valid_rows", 0) for e in progress)
-    busy_ms = sum(e["batch_duration_ms"] for e in progress if e["rows_in"])
-    return {"rows": rows, "valid": valid, "batches": len([e for e in progress if e["rows_in"]]),
-            "busy_s": busy_ms / 1000, "wall_s": wall, "rate": rows / (busy_ms / 1000)}
+def order(variants: str, repeat: int) -> list[str]:
+    """The rows of one repeat, rotated by the repeat number: load drift and warm caches hit every row alike."""
+    rows = [v for v in ROWS if v in variants]
+    k = repeat % len(rows)
+    return rows[k:] + rows[:k]
 
 
-def run_consumer_perf(bootstrap: str, records: int, kafka_libs: str) -> dict:
-    cmd = ["java", "-Xmx1g", "-cp", f"{kafka_libs}/*", "org.apache.kafka.tools.ConsumerPerformance",
-           "--bootstrap-server", bootstrap, "--topic", TOPIC, "--messages", str(records), "--timeout", "60000",
-           "--group", f"bench-{int(time.time())}"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    lines = [l for l in proc.stdout.splitlines() if l.strip()]
-    if proc.returncode != 0 or len(lines) < 2:
-        raise SystemExit(f"ConsumerPerformance failed: {proc.stdout}\n{proc.stderr[-3000:]}")
-    header = [h.strip() for h in lines[0].split(",")]
-    values = [v.strip() for v in lines[-1].split(",")]
-    row = dict(zip(header, values))
-    return {"rows": int(row["data.consumed.in.nMsg"]), "rate": float(row["nMsg.sec"]),
-            "fetch_rate": float(row["fetch.nMsg.sec"]), "raw": row}
+def check(cond: bool, message: str) -> None:
+    if not cond:
+        raise BenchError(message)
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]
-    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, {platform.system()} {platform.release()}, {java}, Python {platform.python_version()}"
+def measure(ctx: Context, row: str, topic: Topic, folder: Path) -> Measurement:
+    """One run of one row on one topic, in a fresh folder; fails loudly if it did not read every record."""
+    n, python = topic.records, sys.executable
+    if row == "a":
+        perf = run_consumer_perf(ctx.kafka_libs, ctx.bootstrap, topic.name, n, folder / "consumer-perf.log")
+        check(perf.records >= n, f"(a) on {topic.name}: ConsumerPerformance read {perf.records} of {n} records")
+        return Measurement(row, n, n / perf.fetch_rate, perf.cpu_seconds, ["CPU incl. JVM start"])
+    where = RW.Locations.under(folder)
+    if row in RW.SPARK_MODES:
+        cmd = RW.spark_cmd(python, row, ctx.bootstrap, topic.name, where, ctx.conf, ctx.max_offsets)
+        win = run_timed(f"({row}) on {topic.name}", cmd, child_env(JOB_DIR), folder / "run.log", ROW_TIMEOUT_S)
+        got = committed_rows(where.output)  # outside the timed window
+        check(got == n, f"({row}) on {topic.name}: {got} rows in the committed Parquet, expected {n}")
+        return Measurement(row, n, win.seconds, win.cpu_seconds, _ended(win.ended_by))
+    job = JOB_DIR if row == "e" else ctx.previous_job
+    cmd = RW.consumer_cmd(python, ctx.bootstrap, topic.name, where, ctx.conf, ctx.max_offsets)
+    win = run_timed(f"({row}) on {topic.name}", cmd, child_env(job), folder / "run.log", ROW_TIMEOUT_S)
+    c = RW.consumer_counts(win.events)
+    check(c["rows"] == n, f"({row}) on {topic.name}: batch_progress lines sum to {c['rows']} rows in, expected {n}")
+    notes = _ended(win.ended_by) + [f"{c['batches']} batch(es)"]
+    if row == "e":
+        want_dead = topic.malformed
+        check(c["valid"] == n - want_dead and c["dead"] == want_dead,
+              f"(e) on {topic.name}: {c['valid']} valid + {c['dead']} dead letter, expected {n - want_dead} + {want_dead}")
+    else:
+        notes.append(f"dead-lettered {c['dead']}")  # an older, laxer release: reported, not checked
+    return Measurement(row, n, win.seconds, win.cpu_seconds, notes)
 
 
-def main() -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument("--bootstrap", required=True)
-    p.add_argument("--records", type=int, required=True)
-    p.add_argument("--work", type=Path, required=True)
-    p.add_argument("--kafka-libs", required=True)
-    a = p.parse_args()
-    size = produce(a.bootstrap, a.records)
-    consumer = run_consumer(a.bootstrap, a.work)
-    if consumer["rows"] != a.records or consumer["valid"] != a.records:
-        raise SystemExit(f"consumer read {consumer['rows']} rows ({consumer['valid']} valid), expected {a.records}")
-    perf = run_consumer_perf(a.bootstrap, a.records, a.kafka_libs)
-    if perf["rows"] < a.records:
-        raise SystemExit(f"ConsumerPerformance read only {perf['rows']} of {a.records}")
-    print()
-    print(f"machine: {machine()}")
-    print(f"records: {a.records} x ~{size} bytes, {PARTITIONS} partitions")
-    print(f"streaming consumer (--available-now, local[2]): {consumer['rate']:,.0f} records/s "
-          f"({consumer['batches']} batch(es), {consumer['busy_s']:.1f}s in batches, {consumer['wall_s']:.1f}s process wall time incl. JVM start)")
-    print(f"kafka ConsumerPerformance: {perf['fetch_rate']:,.0f} records/s fetch rate "
-          f"({perf['rate']:,.0f} records/s including group join)")
-    print(f"ratio consumer / ConsumerPerformance fetch rate: {consumer['rate'] / perf['fetch_rate']:.3f}")
+def _ended(how: str) -> list[str]:
+    return [] if how == "query_terminated" else ["no query_terminated line: window closed at the last batch_progress"]
+
+
+def run_rows(ctx: Context, topics: list[Topic]) -> dict[str, list[Measurement]]:
+    results: dict[str, list[Measurement]] = {t.name: [] for t in topics}
+    for repeat in range(ctx.args.repeats):
+        for topic in topics:
+            for row in order(ctx.args.variants, repeat):
+                folder = ctx.args.work / "runs" / f"{topic.name}-{row}-{repeat}"
+                folder.mkdir(parents=True)
+                m = measure(ctx, row, topic, folder)
+                results[topic.name].append(m)
+                print(f"  repeat {repeat + 1}/{ctx.args.repeats} {topic.name} {ROWS[row]}: {m.rate:,.0f} records/s, "
+                      f"{m.cpu_per_million:.2f} CPU s/M records ({m.seconds:.1f}s, {m.cpu_seconds:.1f} CPU s)", flush=True)
+                if not os.environ.get("BENCH_KEEP"):
+                    shutil.rmtree(folder / "output", ignore_errors=True)  # disk: ~records x 300 B per run
+    return results
+
+
+def produce(ctx: Context, topics: list[Topic], latency_topic: str | None) -> None:
+    specs = [f"{t.name}:{t.records}:{'mix' if t.mix else 'clean'}" for t in topics]
+    if latency_topic:
+        specs.append(f"{latency_topic}:0:clean")  # created empty; the latency run's producer fills it
+    cmd = [sys.executable, str(REPO / "scripts" / "bench" / "produce.py"), "--bootstrap", ctx.bootstrap,
+           "--partitions", str(PARTITIONS), "--jars", ctx.conf["spark.jars"], *[x for s in specs for x in ("--topic", s)]]
+    log = ctx.args.work / "produce.log"
+    with open(log, "w") as f:
+        rc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, env=child_env(JOB_DIR)).returncode
+    print("\n".join(l for l in log.read_text().splitlines() if l.startswith("produced")))
+    if rc != 0:
+        raise BenchError(f"producing the topics failed (exit {rc}); end of {log}:\n{log.read_text()[-4000:]}")
+
+
+def latency(ctx: Context, results: dict[str, list[Measurement]], topic: str) -> list[str]:
+    a = ctx.args
+    rate = a.latency_rate
+    if rate is None:
+        e_rates = [m.rate for name in results for m in results[name] if m.row == "e" and not name.endswith("mix")]
+        e_rates = e_rates or [m.rate for ms in results.values() for m in ms if m.row == "e"]
+        if not e_rates:
+            return ["latency: skipped (no (e) row ran and no --latency-rate given)"]
+        rate = summarize(e_rates).median / 2
+    where = RW.Locations.under(a.work / "latency")
+    where.output.parent.mkdir(parents=True)
+    cmd = RW.consumer_cmd(sys.executable, ctx.bootstrap, topic, where, ctx.conf, ctx.max_offsets, available_now=False)
+    r = run_latency(cmd, child_env(JOB_DIR), where.output, ctx.kafka_libs, ctx.bootstrap, topic, rate,
+                    a.latency_seconds, a.work / "latency")
+    return [f"latency, produce -> committed file (default trigger, {r.rate:,.0f} records/s for {a.latency_seconds}s, "
+            f"{r.count} records): p50 {r.p50:.1f}s, p99 {r.p99:.1f}s, max {r.max:.1f}s"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    a = parse_args(argv)
+    load_start = load_average()
+    conf = RW.spark_conf(jars())
+    max_offsets = a.max_offsets_per_trigger or RW.consumer_default_max_offsets()
+    previous = RW.extract_release(REPO, a.previous_ref, a.work / "previous") if "f" in a.variants else None
+    ctx = Context(a, a.bootstrap, a.kafka_libs, conf, max_offsets, previous)
+    topics = [Topic(name, mix, a.records) for name, mix in (("bench-clean", False), ("bench-mix", True))
+              if a.mix == "both" or (a.mix == "malformed") == mix]
+    latency_topic = "bench-latency" if a.latency_seconds else None
+    print(f"records: {a.records} x ~{len(R.valid_value(0))} B, {PARTITIONS} partitions; repeats: {a.repeats}; rows: "
+          f"{a.variants}; maxOffsetsPerTrigger: {max_offsets or 'unset (the consumer default)'}; "
+          f"previous release: {a.previous_ref if previous else '-'}", flush=True)
+    produce(ctx, topics, latency_topic)
+    results = run_rows(ctx, topics)
+    lines = []
+    for t in topics:
+        title = f"{t.name}: {t.records} records, {t.malformed} malformed; median [min–max] of {a.repeats} run(s)"
+        lines += [""] + table(title, results[t.name])
+    if latency_topic:
+        lines += [""] + latency(ctx, results, latency_topic)
+    m = machine()
+    lines += ["", f"machine: {m['cores']} cores ({m['cpu']}), {m['memory']}, {m['kernel']}, {m['java']}, {m['python']}",
+              f"load average (1/5/15 min): {load_start} at start, {load_average()} at end",
+              f"Spark settings of every Spark row: {', '.join(f'{k}={v}' for k, v in conf.items() if k != 'spark.jars')}"]
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except BenchError as e:
+        sys.exit(f"benchmark failed: {e}")

@@ -27,30 +27,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(root_pid: int) -> float:
-    """utime+stime of a process and all its descendants (Linux /proc)."""
-    children: dict[int, list[int]] = {}
-    times: dict[int, float] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        pid, ppid = int(entry), int(fields[1])
-        children.setdefault(ppid, []).append(pid)
-        times[pid] = (int(fields[11]) + int(fields[12])) / _TICKS
-    total, stack = 0.0, [root_pid]
-    while stack:
-        pid = stack.pop()
-        total += times.get(pid, 0.0)
-        stack.extend(children.get(pid, []))
-    return total
+# The process-tree CPU time is shared with bench_consumer.py (scripts/bench/proc.py).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench.proc import cpu_seconds  # noqa: E402
 
 
 def main() -> None:
