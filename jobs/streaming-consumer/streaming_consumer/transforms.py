@@ -4,11 +4,13 @@ A record is valid only when its value is exactly one strict JSON (RFC 8259) obje
 Spark's own JSON reader is lenient (single quotes, trailing data, a second value, invalid UTF-8, lone
 surrogates, repeated keys: it accepts them all), so it cannot decide that alone. Two paths:
 
-- fast path, Spark SQL, every record: a regular expression that only matches strict JSON objects of a common
-  shape (valid UTF-8, nesting up to 3 levels, no escapes in names, numbers of up to ~100 digits), a check
-  that no name occurs twice anywhere in the value, Spark's typed parse, and the schema rules. A record that
-  passes all of it is valid, and never leaves the JVM. The expressions use possessive quantifiers only, so
-  Java's regex engine neither backtracks nor recurses: linear time, no stack overflow (tested on 1 MB values).
+- fast path, Spark SQL, every record: Spark's typed parse (strict inside the first JSON value), then cheap
+  checks of what it does not see: the value is valid UTF-8, starts with "{" and ends with "}" (JSON whitespace
+  around is fine), holds no brace but those of the objects Spark parsed (so nothing follows the first value,
+  and no nested object escapes the repeated-name check), no name occurs twice at the top or in a map, no lone
+  surrogate escape, numbers and nesting within strict_json.py's limits, and the schema rules. A record that
+  passes all of it is valid, and never leaves the JVM. Every check is a byte search, a count or a fixed
+  regular expression with possessive quantifiers only: linear time, no stack overflow (tested on 1 MB values).
 - slow path, Python (strict_json.py), only for the records the fast path did not accept (invalid records
   and unusual valid ones): decides exactly, and writes the reasons. Its verdict is final, except that a
   record it accepts must also read cleanly with Spark's typed parse, or it goes to the dead letter too.
@@ -79,7 +81,6 @@ _ESCAPE = (
     r'\\(?:u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|u(?![dD][89a-fA-F])[0-9a-fA-F]{4}|["\\/bfnrt])'
 )
 _PLACEHOLDER = "\ue000"
-_FFFD = "\uFFFD"
 _LONG_NUMBER = "[-+.0-9eE]{%d}" % (strict_json.MAX_NUMBER_CHARS + 1)
 _SAFE_FIELD_NAME = re.compile(r"^[A-Za-z0-9_$@. -]+$")
 
@@ -310,7 +311,9 @@ def _with_fast_path(df: DataFrame, specs: tuple[FieldSpec, ...]) -> DataFrame:
         # with a "}" of its own. That also bounds the depth: only arrays could nest deeper (see below).
         opened == maps_present + 1,
         count("}") == opened,
-        F.instr(raw, _FFFD) == 0,  # valid UTF-8: Java decodes invalid bytes to U+FFFD (a real one goes to Python)
+        # Valid UTF-8: the same bytes after decoding, which turns each invalid sequence into U+FFFD (the cast to
+        # string above keeps the bytes as they are; so does Spark's length, which counts a stray byte as a character).
+        F.decode(value, "UTF-8") == raw,
         ~F.col("_bs") | (F.instr(escaped, "\\") == 0),  # no lone surrogate escape
         F.size(F.array_distinct(names)) == F.size(names),  # no repeated name at the top
         # Numbers and nesting within strict_json.py's limits; a value this short cannot exceed them.
@@ -429,7 +432,7 @@ def classify(
     `_fast` filters below the projections that define them, copying the whole check into each filter (tens of
     times over), which costs seconds of planning per batch and evaluates the checks again per row.
     """
-    keep = cache or (lambda d: d.persist(StorageLevel.MEMORY_AND_DISK))
+    keep = cache or (lambda d: d if d.isStreaming else d.persist(StorageLevel.MEMORY_AND_DISK))
     prepared = keep(prepare(df, schema))
     fast = prepared.where(F.col(_FAST))
     slow = keep(prepared.where(~F.col(_FAST)).withColumn(_PY, _slow_check(schema)(F.col("value"))))

@@ -1,0 +1,76 @@
+"""The batch writer's bookkeeping on local folders: counts from Dataset.observe, an empty dead letter committed
+without a Spark job, and a re-run batch that neither sink writes twice."""
+from __future__ import annotations
+
+import json
+
+from streaming_consumer import io as job_io
+from streaming_consumer.schemas import EVENT_SCHEMA
+from test_transforms import ev, kafka_frame
+
+
+def log_entry(location, batch_id: int) -> list[dict]:
+    """The file-sink log entry of one batch: the files it lists (first line is the log's version)."""
+    lines = (location / "_spark_metadata" / str(batch_id)).read_text().splitlines()
+    assert lines[0] == "v1"
+    return [json.loads(line) for line in lines[1:]]
+
+
+def writer(spark, tmp_path):
+    out, dead = tmp_path / "out", tmp_path / "dead"
+    w = job_io.BatchWriter(
+        job_io.FileSink(spark, f"file://{out}", ("year", "month", "day", "hour")),
+        job_io.FileSink(spark, f"file://{dead}"),
+        EVENT_SCHEMA,
+    )
+    return w, out, dead
+
+
+def jobs_run(spark, action) -> int:
+    tracker = spark.sparkContext.statusTracker()
+    before = set(tracker.getJobIdsForGroup())
+    action()
+    return len(set(tracker.getJobIdsForGroup()) - before)
+
+
+def test_a_batch_without_bad_records_commits_an_empty_dead_letter_without_a_spark_job(spark, tmp_path):
+    w, out, dead = writer(spark, tmp_path)
+    batch = kafka_frame(spark, [ev(event_id=f"e-{i}") for i in range(5)])
+    w(batch, 0)
+    assert w.pop_counts(0) == {"valid_rows": 5, "dead_letter_rows": 0}
+    assert log_entry(dead, 0) == []  # committed, with no files: what a write of no rows leaves
+    assert len(log_entry(out, 0)) >= 1
+    assert spark.read.parquet(str(out)).count() == 5
+    # The dead letter's commit ran no job: only the output's write (and its cache) did.
+    assert jobs_run(spark, lambda: job_io.FileSink(spark, f"file://{tmp_path / 'other'}").commit_empty(0)) == 0
+
+
+def test_counts_come_from_the_write_and_bad_records_reach_the_dead_letter(spark, tmp_path):
+    w, out, dead = writer(spark, tmp_path)
+    batch = kafka_frame(spark, [ev(event_id="a"), "not json", ev(event_id="b"), ev(event_time="soon")])
+    w(batch, 0)
+    assert w.pop_counts(0) == {"valid_rows": 2, "dead_letter_rows": 2}
+    assert sorted(r.kafka_offset for r in spark.read.parquet(str(dead)).collect()) == [1, 3]
+    assert sorted(r.event_id for r in spark.read.parquet(str(out)).collect()) == ["a", "b"]
+
+
+def test_a_batch_both_sinks_have_is_not_written_again_and_is_still_counted(spark, tmp_path):
+    w, out, dead = writer(spark, tmp_path)
+    batch = kafka_frame(spark, [ev(event_id="a"), "not json"])
+    w(batch, 0)
+    w.pop_counts(0)
+    # A restart re-runs batch 0 with new writers over the same locations (the checkpoint had not committed it).
+    again, _, _ = writer(spark, tmp_path)
+    again(batch, 0)
+    assert again.pop_counts(0) == {"valid_rows": 1, "dead_letter_rows": 1}
+    assert spark.read.parquet(str(out)).count() == 1 and spark.read.parquet(str(dead)).count() == 1
+    assert not (out / "_spark_metadata" / "1").exists() and not (dead / "_spark_metadata" / "1").exists()
+
+
+def test_an_empty_commit_refuses_a_batch_id_the_log_already_has(spark, tmp_path):
+    sink = job_io.FileSink(spark, f"file://{tmp_path / 'dl'}")
+    assert sink.commit_empty(0) is True
+    assert sink.commit_empty(0) is False
+    # A new sink object on the same location (a restart) reads the log, not its memory.
+    assert job_io.FileSink(spark, f"file://{tmp_path / 'dl'}").commit_empty(0) is False
+    assert job_io.FileSink(spark, f"file://{tmp_path / 'dl'}").commit_empty(1) is True
