@@ -103,9 +103,19 @@ def main() -> None:
         else:
             classified = T.classify(src, EVENT_SCHEMA).persist(StorageLevel.MEMORY_AND_DISK)
             held.append(classified)
-        T.valid_rows(classified, EVENT_SCHEMA).write.format("noop").mode("overwrite").save()
-        T.dead_letter_rows(classified).write.format("noop").mode("overwrite").save()
-        counts = {r["ok"]: r["n"] for r in classified.groupBy(F.col("error").isNull().alias("ok")).agg(F.count(F.lit(1)).alias("n")).collect()}
+        if hasattr(T, "with_counts"):
+            # As the job's BatchWriter does: counts observed during the output's write, no dead-letter job
+            # for a batch without bad records.
+            valid = T.valid_rows(T.with_counts(classified), EVENT_SCHEMA)
+            valid.write.format("noop").mode("overwrite").save()
+            row = valid._jdf.queryExecution().observedMetrics().get(T.COUNTS).get()
+            counts = {True: row.getLong(0), False: row.getLong(1)}
+            if counts[False]:
+                T.dead_letter_rows(classified).write.format("noop").mode("overwrite").save()
+        else:  # an older job (--job-dir): its three actions
+            T.valid_rows(classified, EVENT_SCHEMA).write.format("noop").mode("overwrite").save()
+            T.dead_letter_rows(classified).write.format("noop").mode("overwrite").save()
+            counts = {r["ok"]: r["n"] for r in classified.groupBy(F.col("error").isNull().alias("ok")).agg(F.count(F.lit(1)).alias("n")).collect()}
         for d in held:
             d.unpersist()
         return counts.get(True, 0), counts.get(False, 0)
