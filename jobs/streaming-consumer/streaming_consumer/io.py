@@ -254,13 +254,14 @@ class FileSink:
             self._latest = latest.get() if latest.isDefined() else -1
         return batch_id <= self._latest
 
-    def add_batch(self, batch_id: int, df: DataFrame) -> bool:
-        """Write df as batch `batch_id`; False (and nothing written) when the log already has that batch."""
+    def add_batch(self, batch_id: int, df: DataFrame, observed: str | None = None) -> dict[str, int] | None:
+        """Write df as batch `batch_id`; None (and nothing written) when the log already has that batch. Else the
+        metrics `observed` (a Dataset.observe name in df's plan) as this very write collected them ({} if none)."""
         if self.committed(batch_id):
-            return False
+            return None
         self._sink.addBatch(batch_id, df._jdf)
         self._latest = batch_id
-        return True
+        return _observed(df, observed) if observed else {}
 
     def commit_empty(self, batch_id: int) -> bool:
         """Commit batch `batch_id` with no files, without a Spark job: the log entry a write of no rows makes
@@ -346,15 +347,16 @@ class BatchWriter:
         try:
             classified = t.with_counts(t.classify(batch, self.schema, cache=cache))
             valid = t.valid_rows(classified, self.schema)
-            if self.output.add_batch(batch_id, valid):
-                counts = _observed(valid, t.COUNTS)
-            else:  # re-run of a batch the output already has (a restart): count with a job of its own
+            counts = self.output.add_batch(batch_id, valid, observed=t.COUNTS)
+            if counts is None:  # re-run of a batch the output already has (a restart): count with a job of its own
                 counts = {r["ok"]: r["n"] for r in classified.groupBy(F.col("error").isNull().alias("ok")).agg(F.count(F.lit(1)).alias("n")).collect()}
                 counts = {"valid_rows": counts.get(True, 0), "dead_letter_rows": counts.get(False, 0)}
-            if counts["dead_letter_rows"]:
-                self.dead_letter.add_batch(batch_id, t.dead_letter_rows(classified))
-            else:
+            # Skip the dead letter's job only on proof: the write counted valid rows and no invalid one. All-zero
+            # counts are also what an observation that never ran reports, so they write the dead letter normally.
+            if counts["valid_rows"] > 0 and counts["dead_letter_rows"] == 0:
                 self.dead_letter.commit_empty(batch_id)
+            else:
+                self.dead_letter.add_batch(batch_id, t.dead_letter_rows(classified))
             with self._lock:
                 self._counts[batch_id] = counts
         finally:

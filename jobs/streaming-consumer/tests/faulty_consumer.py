@@ -40,7 +40,7 @@ def main() -> int:
 
     original = io.FileSink.add_batch
 
-    def add_batch(self, batch_id, df):
+    def add_batch(self, batch_id, df, **kwargs):
         role = "dead-letter" if "/dead-letter/" in f"{self.path}/" else "output"
         if role == "dead-letter" and faults.get("kill_before_dead_letter") == batch_id:
             os.killpg(os.getpgid(0), signal.SIGKILL)
@@ -48,7 +48,7 @@ def main() -> int:
         if stall and stall["sink"] == role and stall["batch"] == batch_id:
             check = F.udf(_stall(stall["partition"], stall["seconds"], stall["marker"]), BooleanType())
             df = df.where(check(F.col("kafka_partition")))
-        return original(self, batch_id, df)
+        return original(self, batch_id, df, **kwargs)
 
     io.FileSink.add_batch = add_batch
     return job.main()

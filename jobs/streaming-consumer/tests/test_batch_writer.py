@@ -74,3 +74,24 @@ def test_an_empty_commit_refuses_a_batch_id_the_log_already_has(spark, tmp_path)
     # A new sink object on the same location (a restart) reads the log, not its memory.
     assert job_io.FileSink(spark, f"file://{tmp_path / 'dl'}").commit_empty(0) is False
     assert job_io.FileSink(spark, f"file://{tmp_path / 'dl'}").commit_empty(1) is True
+
+
+def test_counts_are_read_from_the_frame_the_sink_wrote_even_when_a_wrapper_derived_it(spark, tmp_path, monkeypatch):
+    original = job_io.FileSink.add_batch
+
+    def wrapped(self, batch_id, df, **kwargs):  # as a test fault or a future hook would: a frame derived from df
+        return original(self, batch_id, df.where(df["kafka_offset"] >= 0), **kwargs)
+
+    monkeypatch.setattr(job_io.FileSink, "add_batch", wrapped)
+    w, out, dead = writer(spark, tmp_path)
+    w(kafka_frame(spark, [ev(event_id="a"), "not json"]), 0)
+    assert w.pop_counts(0) == {"valid_rows": 1, "dead_letter_rows": 1}
+    assert [r.kafka_offset for r in spark.read.parquet(str(dead)).collect()] == [1]
+
+
+def test_all_zero_counts_never_skip_the_dead_letter(spark, tmp_path, monkeypatch):
+    # All-zero counts are what an observation that did not run reports: the dead letter is then written normally.
+    monkeypatch.setattr(job_io, "_observed", lambda df, name: {"valid_rows": 0, "dead_letter_rows": 0})
+    w, out, dead = writer(spark, tmp_path)
+    w(kafka_frame(spark, ["not json"]), 0)
+    assert [r.kafka_offset for r in spark.read.parquet(str(dead)).collect()] == [0]
