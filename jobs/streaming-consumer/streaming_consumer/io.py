@@ -245,11 +245,13 @@ class FileSink:
 
         self._jvm = jvm
         self._log = _private_field(jvm, self._sink, "fileLog")
-        self._latest: int | None = None  # the log's latest batch id, once known; only this query writes the log
+        # The log's latest batch id, read from the log once per run: only this query writes the log (the checkpoint
+        # pairing check sees to that), so afterwards this object knows it without listing the log every batch.
+        self._latest: int | None = None
 
     def committed(self, batch_id: int) -> bool:
         """True when the log already has batch `batch_id` (a batch re-run after a restart)."""
-        if self._latest is None or self._latest < batch_id:
+        if self._latest is None:
             latest = self._log.getLatestBatchId()
             self._latest = latest.get() if latest.isDefined() else -1
         return batch_id <= self._latest
