@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from streaming_consumer import io as job_io
+from streaming_consumer import transforms
 from streaming_consumer.schemas import EVENT_SCHEMA
 from test_transforms import ev, kafka_frame
 
@@ -95,3 +96,21 @@ def test_all_zero_counts_never_skip_the_dead_letter(spark, tmp_path, monkeypatch
     w, out, dead = writer(spark, tmp_path)
     w(kafka_frame(spark, ["not json"]), 0)
     assert [r.kafka_offset for r in spark.read.parquet(str(dead)).collect()] == [0]
+
+
+def test_python_runs_only_for_a_batch_with_records_the_fast_path_did_not_accept(spark, tmp_path, monkeypatch):
+    calls = []
+    real = transforms._slow_check
+    monkeypatch.setattr(transforms, "_slow_check", lambda schema: calls.append(schema) or real(schema))
+    w, out, dead = writer(spark, tmp_path)
+    w(kafka_frame(spark, [ev(event_id=f"e-{i}") for i in range(3)]), 0)
+    assert calls == []  # no slow branch in the plan: no Python worker starts for the usual batch
+    assert w.pop_counts(0) == {"valid_rows": 3, "dead_letter_rows": 0}
+    assert log_entry(dead, 0) == []
+    # A valid record the fast path cannot decide (an object in a field the schema does not have) is checked by
+    # Python and reaches the output in its own batch, beside a bad one that reaches the dead letter.
+    w(kafka_frame(spark, [ev(event_id="f"), ev(event_id="s", extra={"a": 1}), "not json"]), 1)
+    assert len(calls) == 1
+    assert w.pop_counts(1) == {"valid_rows": 2, "dead_letter_rows": 1}
+    assert sorted(r.event_id for r in spark.read.parquet(str(out)).collect()) == ["e-0", "e-1", "e-2", "f", "s"]
+    assert [r.kafka_offset for r in spark.read.parquet(str(dead)).collect()] == [2]
