@@ -169,7 +169,17 @@ def _read_schema(schema: StructType) -> StructType:
 
 # --- timestamps -----------------------------------------------------------------------------------------
 
-def _timestamp_parts(text: Column) -> dict[str, Column]:
+def _timestamp_scan(text: Column) -> dict[str, Column]:
+    """The parts of ISO-8601 text that _timestamp_parts mentions many times: whether the format matches ("ok"),
+    where the zone starts ("at", 1-based; 0 without one) and the zone text ("zone": "Z", "±hh", "±hhmm" or "±hh:mm";
+    null without one). After "YYYY-MM-DDThh:mm" only the zone can hold Z, + or -; the usual "...Z" is found
+    without a search."""
+    at = F.when(text.endswith("Z"), F.length(text)).otherwise(
+        F.greatest(F.locate("Z", text, 17), F.locate("+", text, 17), F.locate("-", text, 17)))
+    return {"ok": F.coalesce(text.rlike(_ISO), F.lit(False)), "at": at, "zone": F.when(at > 0, text.substr(at, F.lit(6)))}
+
+
+def _timestamp_parts(text: Column, scan: dict[str, Column] | None = None) -> dict[str, Column]:
     """ISO-8601 text -> {"micros": epoch microseconds (UTC) or null, "format_ok", "real", "offset_ok"}.
 
     Accepts `YYYY-MM-DD[T ]hh:mm[:ss[.fraction]]` with `Z`, `±hh`, `±hhmm` or `±hh:mm` (hh 00-23, mm 00-59);
@@ -181,10 +191,12 @@ def _timestamp_parts(text: Column) -> dict[str, Column]:
     (a cast to TIMESTAMP resolves the zone text of every row, compiling regular expressions each time, and
     without an offset would use the session time zone), and the fraction and the offset as integers. Neither
     the session time zone nor Java's ±18:00 offset limit plays a part.
+
+    `scan` (_timestamp_scan's parts as columns computed before, for a hot path): the parts below mention them many
+    times, mostly inside conditions, where Spark does not share common subexpressions.
     """
-    format_ok = F.coalesce(text.rlike(_ISO), F.lit(False))
-    # After "YYYY-MM-DDThh:mm" only the zone can hold Z, + or -.
-    zone_at = F.greatest(F.locate("Z", text, 17), F.locate("+", text, 17), F.locate("-", text, 17))
+    scan = scan or _timestamp_scan(text)
+    format_ok, zone_at, zone = scan["ok"], scan["at"], scan["zone"]
     with_seconds = F.substring(text, 17, 1) == ":"
     whole = F.when(with_seconds, F.substring(text, 1, 19)).otherwise(F.concat(F.substring(text, 1, 16), F.lit(":00")))
     local = F.when(format_ok, whole.cast("timestamp_ntz"))
@@ -193,8 +205,7 @@ def _timestamp_parts(text: Column) -> dict[str, Column]:
     # A shorter fraction is padded and a longer one truncated to six digits (microseconds).
     fraction = F.when(with_seconds & (F.substring(text, 20, 1) == "."),
                       F.rpad(text.substr(F.lit(21), local_end - 21), 6, "0").cast("long")).otherwise(F.lit(0))
-    zoned = (zone_at > 0) & (text.substr(zone_at, F.lit(1)) != "Z")
-    zone = text.substr(zone_at, F.lit(6))
+    zoned = F.coalesce(zone != "Z", F.lit(False))
     zone_len = F.length(zone)
     offset_h = F.when(zoned, zone.substr(2, 2).cast("int")).otherwise(F.lit(0))
     offset_m = F.when(zoned & (zone_len == 5), zone.substr(4, 2)).when(zoned & (zone_len == 6), zone.substr(5, 2)).otherwise("0").cast("int")
@@ -365,9 +376,13 @@ def prepare(df: DataFrame, schema: StructType) -> DataFrame:
     if ts_fields:
         # Two steps, so that each record's microseconds are computed once (a column of their own), not once per
         # mention in the range check.
-        df = df.withColumn("_micros", F.struct(*[_timestamp_parts(t[n])["micros"].alias(n) for n in ts_fields]))
+        # The format check and the zone's position first, as columns of their own (see _timestamp_parts).
+        df = df.withColumn("_tsa", F.struct(*[
+            F.struct(*[c.alias(k) for k, c in _timestamp_scan(t[n]).items()]).alias(n) for n in ts_fields]))
+        scans = {n: {k: F.col("_tsa")[n][k] for k in ("ok", "at", "zone")} for n in ts_fields}
+        df = df.withColumn("_micros", F.struct(*[_timestamp_parts(t[n], scans[n])["micros"].alias(n) for n in ts_fields]))
         df = df.withColumn(_TS, F.struct(*[_timestamp_from_micros(F.col("_micros")[n]).alias(n) for n in ts_fields]))
-        df = df.drop("_micros")
+        df = df.drop("_tsa", "_micros")
     else:
         df = df.withColumn(_TS, F.lit(None))
     df = _with_fast_path(df, specs)
