@@ -94,16 +94,11 @@ def main() -> None:
         if args.baseline:
             return plain_batch()
         held = []
-        def cache(d):
-            d = d.persist(StorageLevel.MEMORY_AND_DISK)
-            held.append(d)
-            return d
-        if hasattr(T, "classify_prepared"):
-            # As the job's BatchWriter does: a first job fills the cache and counts the rows the fast path did not
-            # accept; with none, the output's plan has no slow branch.
-            prepared = cache(T.prepare(src, EVENT_SCHEMA))
-            classified = T.classify_prepared(prepared, EVENT_SCHEMA, cache, T.slow_rows(prepared) > 0)
-        elif takes_cache:
+        if takes_cache:
+            def cache(d):
+                d = d.persist(StorageLevel.MEMORY_AND_DISK)
+                held.append(d)
+                return d
             classified = T.classify(src, EVENT_SCHEMA, cache=cache)
         else:
             classified = T.classify(src, EVENT_SCHEMA).persist(StorageLevel.MEMORY_AND_DISK)

@@ -347,11 +347,7 @@ class BatchWriter:
             return df
 
         try:
-            # The cache is filled by a first job that counts the rows the fast path did not accept; when there are
-            # none (the usual batch) the output's plan has no slow branch: no union, no Python worker.
-            prepared = cache(t.prepare(batch, self.schema))
-            any_slow = t.slow_rows(prepared) > 0
-            classified = t.with_counts(t.classify_prepared(prepared, self.schema, cache, any_slow))
+            classified = t.with_counts(t.classify(batch, self.schema, cache=cache))
             valid = t.valid_rows(classified, self.schema)
             counts = self.output.add_batch(batch_id, valid, observed=t.COUNTS)
             if counts is None:  # re-run of a batch the output already has (a restart): count with a job of its own

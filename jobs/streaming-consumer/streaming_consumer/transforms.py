@@ -374,12 +374,12 @@ def prepare(df: DataFrame, schema: StructType) -> DataFrame:
     t = F.col(_TYPED)
     ts_fields = [f.name for f in schema.fields if isinstance(f.dataType, TimestampType)]
     if ts_fields:
-        # Two steps, so that each record's microseconds are computed once (a column of their own), not once per
-        # mention in the range check.
-        # The format check and the zone's position first, as columns of their own (see _timestamp_parts).
+        # Three steps, each a column of its own so that nothing is computed once per mention: the format check and the
+        # zone (see _timestamp_parts), then each record's microseconds, then the range check.
+        scanned = {n: _timestamp_scan(t[n]) for n in ts_fields}
         df = df.withColumn("_tsa", F.struct(*[
-            F.struct(*[c.alias(k) for k, c in _timestamp_scan(t[n]).items()]).alias(n) for n in ts_fields]))
-        scans = {n: {k: F.col("_tsa")[n][k] for k in ("ok", "at", "zone")} for n in ts_fields}
+            F.struct(*[c.alias(k) for k, c in scanned[n].items()]).alias(n) for n in ts_fields]))
+        scans = {n: {k: F.col("_tsa")[n][k] for k in scanned[n]} for n in ts_fields}
         df = df.withColumn("_micros", F.struct(*[_timestamp_parts(t[n], scans[n])["micros"].alias(n) for n in ts_fields]))
         df = df.withColumn(_TS, F.struct(*[_timestamp_from_micros(F.col("_micros")[n]).alias(n) for n in ts_fields]))
         df = df.drop("_tsa", "_micros")
@@ -447,25 +447,16 @@ def classify(
     Python once per slow record. It is also what keeps the plan small: without it Spark's optimizer pushes the
     `_fast` filters below the projections that define them, copying the whole check into each filter (tens of
     times over), which costs seconds of planning per batch and evaluates the checks again per row.
+
+    For a batch (not streaming) frame, a first Spark job fills the cache and counts the rows the fast path did not
+    accept; when there are none (the usual batch) the plan has no slow branch: no union, and no Python worker starts.
     """
     keep = cache or (lambda d: d if d.isStreaming else d.persist(StorageLevel.MEMORY_AND_DISK))
-    return classify_prepared(keep(prepare(df, schema)), schema, keep)
-
-
-def slow_rows(prepared: DataFrame) -> int:
-    """How many prepared rows the fast path did not accept: one Spark job, which also fills `prepared`'s cache."""
-    return prepared.agg(F.count(F.when(~F.col(_FAST), F.lit(1)))).first()[0]
-
-
-def classify_prepared(
-    prepared: DataFrame, schema: StructType, cache: Callable[[DataFrame], DataFrame], any_slow: bool = True
-) -> DataFrame:
-    """classify() of rows prepare() made (and `cache` kept). With `any_slow` false (slow_rows() found none) the plan
-    has no slow branch: no union, and no Python worker starts for the batch."""
+    prepared = keep(prepare(df, schema))
     fast = prepared.where(F.col(_FAST))
-    if not any_slow:
+    if not prepared.isStreaming and prepared.agg(F.count(F.when(~F.col(_FAST), F.lit(1)))).first()[0] == 0:
         return _fast_rows(fast)
-    slow = cache(prepared.where(~F.col(_FAST)).withColumn(_PY, _slow_check(schema)(F.col("value"))))
+    slow = keep(prepared.where(~F.col(_FAST)).withColumn(_PY, _slow_check(schema)(F.col("value"))))
     return finish(fast, slow, schema)
 
 
