@@ -35,7 +35,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -244,7 +246,17 @@ class FileSink:
         )
 
         self._jvm = jvm
+        self._spark = spark
         self._log = _private_field(jvm, self._sink, "fileLog")
+        # Writes files into the same location without committing them (see `stage`): a second sink whose log is
+        # swapped for a throwaway one before each write.
+        self._stager = jvm.org.apache.spark.sql.execution.streaming.FileStreamSink(
+            spark._jsparkSession,
+            path,
+            jvm.org.apache.spark.sql.execution.datasources.parquet.ParquetFileFormat(),
+            jvm.org.apache.spark.api.python.PythonUtils.toSeq(list(partition_columns)),
+            jvm.org.apache.spark.api.python.PythonUtils.toScalaMap(options),
+        )
         # The log's latest batch id, read from the log once per run: only this query writes the log (the checkpoint
         # pairing check sees to that), so afterwards this object knows it without listing the log every batch.
         self._latest: int | None = None
@@ -268,22 +280,64 @@ class FileSink:
     def commit_empty(self, batch_id: int) -> bool:
         """Commit batch `batch_id` with no files, without a Spark job: the log entry a write of no rows makes
         (FileStreamSink's commit protocol adds the same empty entry). False when the log already has it."""
+        return self.commit(batch_id, [])
+
+    def stage(self, df: DataFrame, observed: str | None = None) -> tuple[list, dict[str, Any]]:
+        """Write df's files into the location without committing them, for `commit` to commit with others as one batch.
+
+        Returns the files written (the sink log's entries for them) and the metrics `observed` as this write collected
+        them. The write is the file sink's own, with its commit protocol recording the files into a throwaway log on
+        the driver's disk instead of this sink's. Until `commit`, readers through Spark do not see the files; a run that
+        dies first leaves them as stray files, which the next run removes. Not thread-safe (one batch at a time, as
+        foreachBatch runs them).
+        """
+        jvm = self._jvm
+        folder = tempfile.mkdtemp(prefix="sink-staging-")
+        try:
+            streaming = jvm.org.apache.spark.sql.execution.streaming
+            log = streaming.FileStreamSinkLog(
+                streaming.FileStreamSinkLog.VERSION(), self._spark._jsparkSession, f"file://{folder}/_spark_metadata",
+                _scala_none(jvm))
+            _set_private_field(self._stager, "fileLog", log)
+            self._stager.addBatch(0, df._jdf)
+            written = log.get(0)
+            if not written.isDefined():
+                raise RuntimeError(f"{self.path}: the staged write recorded no log entry")
+            files = list(written.get())
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return files, (_observed(df, observed) if observed else {})
+
+    def commit(self, batch_id: int, files: list) -> bool:
+        """Commit batch `batch_id` as exactly `files` (from `stage`), without a Spark job. False when the log already
+        has the batch (and nothing is committed)."""
         if self.committed(batch_id):
             return False
-        no_files = self._jvm.java.lang.reflect.Array.newInstance(
-            self._jvm.java.lang.Class.forName("org.apache.spark.sql.execution.streaming.SinkFileStatus"), 0)
-        if not self._log.add(batch_id, no_files):
-            raise RuntimeError(f"{self.path}: batch {batch_id} appeared in the sink log while committing it empty")
+        jvm = self._jvm
+        entries = jvm.java.lang.reflect.Array.newInstance(
+            jvm.java.lang.Class.forName("org.apache.spark.sql.execution.streaming.SinkFileStatus"), len(files))
+        for i, f in enumerate(files):
+            entries[i] = f
+        if not self._log.add(batch_id, entries):
+            raise RuntimeError(f"{self.path}: batch {batch_id} appeared in the sink log while committing it")
         self._latest = batch_id
         return True
 
 
 def _private_field(jvm, obj, name: str):
-    """A private field of a JVM object. FileStreamSink keeps its log private; the job needs it to commit an empty
-    batch without a Spark job and to know whether a batch is already committed (Spark 3.5; tested)."""
+    """A private field of a JVM object. FileStreamSink keeps its log private; the job needs it to commit a batch
+    without a Spark job and to know whether a batch is already committed (Spark 3.5; tested)."""
     field = obj.getClass().getDeclaredField(name)
     field.setAccessible(True)
     return field.get(obj)
+
+
+def _set_private_field(obj, name: str, value) -> None:
+    """Set a private (final) field of a JVM object: the staging sink's log (Spark 3.5; tested). Java allows it for
+    instance fields once accessible."""
+    field = obj.getClass().getDeclaredField(name)
+    field.setAccessible(True)
+    field.set(obj, value)
 
 
 class StopControl:
@@ -312,7 +366,16 @@ class StopBeforeBatch(RuntimeError):
 
 class BatchWriter:
     """The foreachBatch function: classify once, write both sinks with the same batch id, then (first batch of a
-    run) remove stray files."""
+    run) remove stray files.
+
+    A batch is read in one pass when it can be: the fast path's rows are written straight to the output's location
+    (staged, not yet committed), while the same pass counts the rows the fast path did not accept and names them by
+    their Kafka keys. In the usual batch there are none: the output commits the staged files and the dead letter
+    commits empty, with no cache, no second job and no Python. Otherwise a second pass reads only those rows again
+    (by key), classifies them exactly (Python), stages the valid ones beside the first pass's files and writes the
+    invalid ones to the dead letter; the output then commits both passes' files as one batch. A batch the output
+    already has (a re-run after a restart) is classified whole and only the dead letter is written.
+    """
 
     def __init__(
         self,
@@ -336,29 +399,20 @@ class BatchWriter:
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         if self.stop is not None and self.stop.requested:
             raise StopBeforeBatch(batch_id)
-        t = self._transforms
         held: list[DataFrame] = []
 
         def cache(df: DataFrame) -> DataFrame:
-            # Cached so the two writes and the count share one Kafka fetch, one parse and one Python call per
-            # slow-path record.
+            # Cached so the writes and the count of the rows classified whole share one Kafka fetch, one parse and one
+            # Python call per slow-path record.
             df = df.persist(StorageLevel.MEMORY_AND_DISK)
             held.append(df)
             return df
 
         try:
-            classified = t.with_counts(t.classify(batch, self.schema, cache=cache))
-            valid = t.valid_rows(classified, self.schema)
-            counts = self.output.add_batch(batch_id, valid, observed=t.COUNTS)
-            if counts is None:  # re-run of a batch the output already has (a restart): count with a job of its own
-                counts = {r["ok"]: r["n"] for r in classified.groupBy(F.col("error").isNull().alias("ok")).agg(F.count(F.lit(1)).alias("n")).collect()}
-                counts = {"valid_rows": counts.get(True, 0), "dead_letter_rows": counts.get(False, 0)}
-            # Skip the dead letter's job only on proof: the write counted valid rows and no invalid one. All-zero
-            # counts are also what an observation that never ran reports, so they write the dead letter normally.
-            if counts["valid_rows"] > 0 and counts["dead_letter_rows"] == 0:
-                self.dead_letter.commit_empty(batch_id)
+            if self.output.committed(batch_id):
+                counts = self._rerun(batch, batch_id, cache)
             else:
-                self.dead_letter.add_batch(batch_id, t.dead_letter_rows(classified))
+                counts = self._write(batch, batch_id, cache)
             with self._lock:
                 self._counts[batch_id] = counts
         finally:
@@ -367,6 +421,54 @@ class BatchWriter:
         if self.cleaner is not None:
             cleaner, self.cleaner = self.cleaner, None
             cleaner()
+
+    def _write(self, batch: DataFrame, batch_id: int, cache: Callable[[DataFrame], DataFrame]) -> dict[str, int]:
+        t = self._transforms
+        files, seen = self.output.stage(t.valid_rows(t.fast_rows(batch, self.schema), self.schema), observed=t.SLOW)
+        keys = json.loads(seen["slow_keys"])
+        if len(keys) != seen["slow_rows"]:
+            raise RuntimeError(f"batch {batch_id}: {seen['slow_rows']} rows left the fast path but {len(keys)} were named")
+        if seen["fast_rows"] + seen["slow_rows"] == 0:
+            # No rows, or an observation that did not run (it reports the same zeros): classify the batch whole.
+            self._discard(files)
+            classified = t.with_counts(t.classify(batch, self.schema, cache=cache))
+            counts = self.output.add_batch(batch_id, t.valid_rows(classified, self.schema), observed=t.COUNTS)
+            self.dead_letter.add_batch(batch_id, t.dead_letter_rows(classified))
+            return counts
+        if not keys:
+            self.output.commit(batch_id, files)
+            self.dead_letter.commit_empty(batch_id)
+            return {"valid_rows": seen["fast_rows"], "dead_letter_rows": 0}
+        classified = t.with_counts(t.classify(t.rows_at(batch, keys), self.schema, cache=cache))
+        more, slow = self.output.stage(t.valid_rows(classified, self.schema), observed=t.COUNTS)
+        if slow["valid_rows"] + slow["dead_letter_rows"] != len(keys):
+            # The second read must find every row the first one left out, or some would be lost: fail the batch (it
+            # runs again at the next start; the staged files are strays until then).
+            raise RuntimeError(
+                f"batch {batch_id}: {len(keys)} rows left the fast path, but reading them again found "
+                f"{slow['valid_rows'] + slow['dead_letter_rows']}")
+        self.output.commit(batch_id, files + more)
+        self.dead_letter.add_batch(batch_id, t.dead_letter_rows(classified))
+        return {"valid_rows": seen["fast_rows"] + slow["valid_rows"], "dead_letter_rows": slow["dead_letter_rows"]}
+
+    def _rerun(self, batch: DataFrame, batch_id: int, cache: Callable[[DataFrame], DataFrame]) -> dict[str, int]:
+        """A batch the output already has (a restart): count it with a job of its own, write only the dead letter."""
+        t = self._transforms
+        classified = t.classify(batch, self.schema, cache=cache)
+        counts = {r["ok"]: r["n"] for r in classified.groupBy(F.col("error").isNull().alias("ok")).agg(F.count(F.lit(1)).alias("n")).collect()}
+        counts = {"valid_rows": counts.get(True, 0), "dead_letter_rows": counts.get(False, 0)}
+        if counts["dead_letter_rows"] == 0:
+            self.dead_letter.commit_empty(batch_id)
+        else:
+            self.dead_letter.add_batch(batch_id, t.dead_letter_rows(classified))
+        return counts
+
+    def _discard(self, files: list) -> None:
+        """Delete staged files that will not be committed (readers through Spark never saw them)."""
+        jvm = self.output._jvm
+        for f in files:
+            path = jvm.org.apache.hadoop.fs.Path(f.path())
+            path.getFileSystem(self.output._spark._jsc.hadoopConfiguration()).delete(path, False)
 
     def pop_counts(self, batch_id: int) -> dict[str, int]:
         with self._lock:
@@ -380,7 +482,7 @@ def _observed(df: DataFrame, name: str) -> dict[str, int]:
         raise RuntimeError(f"no observed metrics {name!r}: the write did not run the observed plan")
     row = row.get()
     names = list(row.schema().fieldNames())
-    return {n: int(row.getLong(i)) for i, n in enumerate(names)}
+    return {n: row.get(i) for i, n in enumerate(names)}
 
 
 # --- stray files ------------------------------------------------------------------------------------------

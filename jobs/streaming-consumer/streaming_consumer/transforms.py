@@ -464,6 +464,39 @@ def _fast_rows(fast: DataFrame) -> DataFrame:
     return fast.withColumn(_PY, F.lit(None).cast(_PY_TYPE)).withColumn("error", F.lit(None).cast(StringType()))
 
 
+SLOW = "slow_rows"
+_KEY = ("topic", "partition", "offset")
+
+
+def fast_rows(df: DataFrame, schema: StructType) -> DataFrame:
+    """Kafka source rows -> the rows the fast path accepted, as `classify` gives them, in one pass: no cache, no Python.
+
+    The other rows are not in it. Whatever action reads the result counts both kinds and names the rows left out, as
+    a side effect (Dataset.observe, named SLOW: `fast_rows`, `slow_rows`, and `slow_keys`, their Kafka keys as a JSON
+    list for `rows_at`), so the caller can classify those few with `classify`. The observation sits between the check
+    and the filter on it: Spark pushes no filter through an observation, so it sees every row.
+    """
+    fast = F.col(_FAST)
+    watched = prepare(df, schema).observe(
+        SLOW,
+        F.count(F.when(fast, F.lit(1))).alias("fast_rows"),
+        F.count(F.when(~fast, F.lit(1))).alias("slow_rows"),
+        F.to_json(F.collect_list(F.when(~fast, F.struct(*_KEY)))).alias("slow_keys"),
+    )
+    return _fast_rows(watched.where(fast))
+
+
+def rows_at(df: DataFrame, keys: list[dict]) -> DataFrame:
+    """Kafka source rows -> those at `keys` ({"topic", "partition", "offset"}, as `fast_rows` names them)."""
+    offsets: dict[tuple[str, int], list[int]] = {}
+    for k in keys:
+        offsets.setdefault((k["topic"], k["partition"]), []).append(k["offset"])
+    chosen = F.lit(False)
+    for (topic, partition), at in sorted(offsets.items()):
+        chosen = chosen | ((F.col("topic") == topic) & (F.col("partition") == partition) & F.col("offset").isin(at))
+    return df.where(chosen)
+
+
 COUNTS = "batch_counts"
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from streaming_consumer import io as job_io
 from streaming_consumer import transforms
 from streaming_consumer.schemas import EVENT_SCHEMA
@@ -78,24 +80,53 @@ def test_an_empty_commit_refuses_a_batch_id_the_log_already_has(spark, tmp_path)
 
 
 def test_counts_are_read_from_the_frame_the_sink_wrote_even_when_a_wrapper_derived_it(spark, tmp_path, monkeypatch):
-    original = job_io.FileSink.add_batch
+    def derived(original):
+        def wrapped(self, *args, **kwargs):  # as a test fault or a future hook would: a frame derived from df
+            *before, df = args
+            return original(self, *before, df.where(df["kafka_offset"] >= 0), **kwargs)
+        return wrapped
 
-    def wrapped(self, batch_id, df, **kwargs):  # as a test fault or a future hook would: a frame derived from df
-        return original(self, batch_id, df.where(df["kafka_offset"] >= 0), **kwargs)
-
-    monkeypatch.setattr(job_io.FileSink, "add_batch", wrapped)
+    monkeypatch.setattr(job_io.FileSink, "add_batch", derived(job_io.FileSink.add_batch))
+    monkeypatch.setattr(job_io.FileSink, "stage", derived(job_io.FileSink.stage))
     w, out, dead = writer(spark, tmp_path)
     w(kafka_frame(spark, [ev(event_id="a"), "not json"]), 0)
     assert w.pop_counts(0) == {"valid_rows": 1, "dead_letter_rows": 1}
     assert [r.kafka_offset for r in spark.read.parquet(str(dead)).collect()] == [1]
 
 
-def test_all_zero_counts_never_skip_the_dead_letter(spark, tmp_path, monkeypatch):
-    # All-zero counts are what an observation that did not run reports: the dead letter is then written normally.
-    monkeypatch.setattr(job_io, "_observed", lambda df, name: {"valid_rows": 0, "dead_letter_rows": 0})
+def test_an_observation_that_saw_no_rows_is_no_proof_and_the_batch_is_classified_whole(spark, tmp_path, monkeypatch):
+    # All-zero counts are also what an observation that did not run reports: nothing is then taken on trust, the
+    # staged files are dropped, and the whole batch is classified and written to both sinks.
+    real = job_io._observed
+    zeros = {"fast_rows": 0, "slow_rows": 0, "slow_keys": "[]"}
+    monkeypatch.setattr(job_io, "_observed", lambda df, name: zeros if name == transforms.SLOW else real(df, name))
     w, out, dead = writer(spark, tmp_path)
-    w(kafka_frame(spark, ["not json"]), 0)
-    assert [r.kafka_offset for r in spark.read.parquet(str(dead)).collect()] == [0]
+    w(kafka_frame(spark, [ev(event_id="a"), "not json"]), 0)
+    assert w.pop_counts(0) == {"valid_rows": 1, "dead_letter_rows": 1}
+    assert [r.event_id for r in spark.read.parquet(str(out)).collect()] == ["a"]
+    assert len(list(out.rglob("*.parquet"))) == len(log_entry(out, 0))  # the first pass's staged file is gone
+    assert [r.kafka_offset for r in spark.read.parquet(str(dead)).collect()] == [1]
+
+
+def test_a_second_read_that_misses_a_row_the_first_left_out_fails_the_batch_and_commits_nothing(spark, tmp_path, monkeypatch):
+    # E.g. the records were deleted from Kafka between the two reads: the batch fails rather than lose them.
+    real = transforms.rows_at
+    monkeypatch.setattr(transforms, "rows_at", lambda df, keys: real(df, keys[1:]))
+    w, out, dead = writer(spark, tmp_path)
+    with pytest.raises(RuntimeError, match="2 rows left the fast path, but reading them again found 1"):
+        w(kafka_frame(spark, [ev(event_id="a"), "not json", "{}"]), 0)
+    assert not (out / "_spark_metadata" / "0").exists() and not (dead / "_spark_metadata" / "0").exists()
+
+
+def test_one_batch_is_one_commit_of_both_passes_files(spark, tmp_path):
+    w, out, dead = writer(spark, tmp_path)
+    # Records the fast path cannot decide (an object in a field the schema lacks) are valid: the second pass writes them.
+    w(kafka_frame(spark, [ev(event_id="f"), ev(event_id="s", extra={"a": 1}), "not json"]), 0)
+    assert w.pop_counts(0) == {"valid_rows": 2, "dead_letter_rows": 1}
+    files = log_entry(out, 0)
+    assert {f["path"].rsplit("/", 1)[-1] for f in files} == {p.name for p in out.rglob("*.parquet")}
+    assert sorted(r.event_id for r in spark.read.parquet(str(out)).collect()) == ["f", "s"]
+    assert len(files) == 2  # one file per pass (one hour partition, one task each)
 
 
 def test_python_runs_only_for_a_batch_with_records_the_fast_path_did_not_accept(spark, tmp_path, monkeypatch):
