@@ -15,6 +15,10 @@ between the two can reach one sink's range and not the other's (an invalid recor
 Plain `df.write` inside foreachBatch is not idempotent per batch and leaves no log for readers.
 The price: FileStreamSink is Spark-internal API (stable through 3.5; the tests exercise it).
 
+One batch may be written by two Spark jobs (the fast path's rows, then the rows Python classified; see
+BatchWriter): each job's files are staged (written, not logged), and the output's log gets one entry
+listing both, so a batch is still all or nothing for readers.
+
 Stray files
 -----------
 A batch killed mid-write leaves Parquet files that no sink log lists. Readers through Spark ignore them;
@@ -257,6 +261,12 @@ class FileSink:
             jvm.org.apache.spark.api.python.PythonUtils.toSeq(list(partition_columns)),
             jvm.org.apache.spark.api.python.PythonUtils.toScalaMap(options),
         )
+        # The throwaway logs live on the driver's disk: a session of their own, whose metadata logs use Hadoop's
+        # plain file system (the job's may require the abortable streams only object stores have).
+        self._staging_session = spark._jsparkSession.newSession()
+        self._staging_session.conf().set(
+            "spark.sql.streaming.checkpointFileManagerClass",
+            "org.apache.spark.sql.execution.streaming.FileSystemBasedCheckpointFileManager")
         # The log's latest batch id, read from the log once per run: only this query writes the log (the checkpoint
         # pairing check sees to that), so afterwards this object knows it without listing the log every batch.
         self._latest: int | None = None
@@ -296,7 +306,7 @@ class FileSink:
         try:
             streaming = jvm.org.apache.spark.sql.execution.streaming
             log = streaming.FileStreamSinkLog(
-                streaming.FileStreamSinkLog.VERSION(), self._spark._jsparkSession, f"file://{folder}/_spark_metadata",
+                streaming.FileStreamSinkLog.VERSION(), self._staging_session, f"file://{folder}/_spark_metadata",
                 _scala_none(jvm))
             _set_private_field(self._stager, "fileLog", log)
             self._stager.addBatch(0, df._jdf)
@@ -600,6 +610,18 @@ def remove_stray_files(
     return removed
 
 
+def input_rows(progress_rows: int, counts: dict[str, int]) -> tuple[int, float]:
+    """The rows a batch read, and the factor that turns Spark's per-second rates into the batch's own.
+
+    Every row lands in exactly one sink, so valid plus dead-letter rows are the batch's input. Spark counts each read
+    of the source instead, and a batch with records the fast path left out reads the source a second time
+    (BatchWriter). Without counts (a batch that wrote nothing) Spark's figures stand."""
+    if "valid_rows" not in counts or "dead_letter_rows" not in counts:
+        return progress_rows, 1.0
+    rows = counts["valid_rows"] + counts["dead_letter_rows"]
+    return rows, (rows / progress_rows if progress_rows else 1.0)
+
+
 class ProgressLogger(StreamingQueryListener):
     """One JSON line per batch: rows in, rows/s, duration, offsets behind latest, valid/dead-letter rows."""
 
@@ -616,19 +638,19 @@ class ProgressLogger(StreamingQueryListener):
             m = s.metrics or {}
             if m.get("maxOffsetsBehindLatest") is not None:
                 behind.append(int(m["maxOffsetsBehindLatest"]))
+        counts = self.writer.pop_counts(p.batchId) if self.writer is not None else {}
+        rows, scale = input_rows(p.numInputRows, counts)
         fields = {
             "batch_id": p.batchId,
-            "rows_in": p.numInputRows,
-            "rows_per_second": round(p.processedRowsPerSecond or 0.0, 1),
-            "input_rows_per_second": round(p.inputRowsPerSecond or 0.0, 1),
+            "rows_in": rows,
+            "rows_per_second": round((p.processedRowsPerSecond or 0.0) * scale, 1),
+            "input_rows_per_second": round((p.inputRowsPerSecond or 0.0) * scale, 1),
             "batch_duration_ms": (p.durationMs or {}).get("triggerExecution"),
             "offsets_behind_latest": max(behind) if behind else None,
             "durations_ms": p.durationMs,
             "end_offsets": [s.endOffset for s in p.sources],
         }
-        if self.writer is not None:
-            fields.update(self.writer.pop_counts(p.batchId))
-        emit("batch_progress", **fields)
+        emit("batch_progress", **fields, **counts)
 
     def onQueryIdle(self, event) -> None:
         pass

@@ -139,10 +139,11 @@ def batch_samples(progress: dict, counts: dict[str, int], trigger_ms: int | None
     """The samples of one completed batch. `progress` is StreamingQueryProgress.json parsed; `counts` is
     BatchWriter.pop_counts(batch_id) ({} when the batch wrote nothing)."""
     duration = int((progress.get("durationMs") or {}).get("triggerExecution") or 0)
+    rows, scale = io.input_rows(int(progress.get("numInputRows") or 0), counts)
     samples = [
-        Sample("InputRowsPerSecond", float(progress.get("inputRowsPerSecond") or 0.0)),
-        Sample("ProcessedRowsPerSecond", float(progress.get("processedRowsPerSecond") or 0.0)),
-        Sample("InputRows", float(progress.get("numInputRows") or 0)),
+        Sample("InputRowsPerSecond", float(progress.get("inputRowsPerSecond") or 0.0) * scale),
+        Sample("ProcessedRowsPerSecond", float(progress.get("processedRowsPerSecond") or 0.0) * scale),
+        Sample("InputRows", float(rows)),
         Sample("BatchDurationMs", float(duration)),
         Sample("TriggerOverrunMs", float(max(0, duration - trigger_ms)) if trigger_ms else 0.0),
         Sample("ValidRows", float(counts.get("valid_rows", 0))),

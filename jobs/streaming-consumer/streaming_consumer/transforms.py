@@ -198,9 +198,15 @@ def _timestamp_parts(text: Column, scan: dict[str, Column] | None = None) -> dic
     scan = scan or _timestamp_scan(text)
     format_ok, zone_at, zone = scan["ok"], scan["at"], scan["zone"]
     with_seconds = F.substring(text, 17, 1) == ":"
-    whole = F.when(with_seconds, F.substring(text, 1, 19)).otherwise(F.concat(F.substring(text, 1, 16), F.lit(":00")))
-    local = F.when(format_ok, whole.cast("timestamp_ntz"))
-    local_seconds = (local - F.lit(_NTZ_EPOCH).cast("timestamp_ntz")).cast("long")  # whole seconds: exact
+
+    def number(start: int, length: int) -> Column:  # digits the format check has seen
+        return text.substr(start, length).cast("int")
+
+    hour, minute = number(12, 2), number(15, 2)
+    second = F.when(with_seconds, number(18, 2)).otherwise(F.lit(0))
+    day = F.unix_date(F.make_date(number(1, 4), number(6, 2), number(9, 2)))  # null for a date that does not exist
+    real = F.coalesce(format_ok & day.isNotNull() & (hour <= 23) & (minute <= 59) & (second <= 59), F.lit(False))
+    local_seconds = F.when(real, day.cast("long") * 86_400 + hour * 3_600 + minute * 60 + second)
     local_end = F.when(zone_at > 0, zone_at).otherwise(F.length(text) + 1)
     # A shorter fraction is padded and a longer one truncated to six digits (microseconds).
     fraction = F.when(with_seconds & (F.substring(text, 20, 1) == "."),
@@ -213,7 +219,7 @@ def _timestamp_parts(text: Column, scan: dict[str, Column] | None = None) -> dic
     sign = F.when(zone.startswith("-"), F.lit(-1)).otherwise(F.lit(1))
     offset_seconds = F.when(zoned, sign * (offset_h * 3600 + offset_m * 60)).otherwise(F.lit(0))
     micros = F.when(offset_ok, (local_seconds - offset_seconds) * F.lit(1_000_000) + fraction)
-    return {"micros": micros, "format_ok": format_ok, "real": local.isNotNull(), "offset_ok": offset_ok}
+    return {"micros": micros, "format_ok": format_ok, "real": real, "offset_ok": offset_ok}
 
 
 def _in_range(micros: Column) -> Column:

@@ -13,6 +13,7 @@ import pytest
 from helpers import JOB_DIR, job_args, produce, python_env, start_job, wait_until
 from test_end_to_end import assert_exactly_once, mixed_values, new_topic
 
+from streaming_consumer import io as job_io
 from streaming_consumer import metrics
 from streaming_consumer.group_offsets import offsets_from_progress
 
@@ -215,7 +216,18 @@ def test_batch_samples_follow_the_progress():
     assert by[("RecordsBehindLatest", "t")] == 5
     assert by[("DeadLetterRows", None)] == 3 and by[("ValidRows", None)] == 117
     assert by[("ProcessedRowsPerSecond", None)] == 60.5
+    assert by[("InputRows", None)] == 120
     assert metrics.batch_samples(PROGRESS, {}, None)[4].value == 0  # available-now: no interval to overrun
+
+
+def test_input_rows_are_the_rows_the_batch_wrote_not_each_read_of_the_source():
+    # Spark counts every read of the source: a batch whose left-out records were read again reports 180 for 120 rows.
+    reread = {**PROGRESS, "numInputRows": 180, "inputRowsPerSecond": 60.0, "processedRowsPerSecond": 90.0}
+    by = {(s.name, s.topic): s.value for s in metrics.batch_samples(reread, {"valid_rows": 117, "dead_letter_rows": 3}, 30000)}
+    assert by[("InputRows", None)] == 120
+    assert by[("InputRowsPerSecond", None)] == 40.0 and by[("ProcessedRowsPerSecond", None)] == 60.0
+    # Without counts (a batch that wrote nothing) Spark's own figures stand.
+    assert job_io.input_rows(180, {}) == (180, 1.0)
 
 
 @pytest.mark.parametrize("text,ms", [("30 seconds", 30000), ("1 minute", 60000), ("500 milliseconds", 500), ("2 hours", 7200000)])
