@@ -398,6 +398,7 @@ class BatchWriter:
         from . import transforms
 
         self._transforms = transforms
+        transforms.build(schema)
         self.output = output
         self.dead_letter = dead_letter
         self.schema = schema

@@ -20,8 +20,9 @@ they are JSON strings.
 """
 from __future__ import annotations
 
+import functools
 import re
-from typing import Callable
+from typing import Callable, Iterable
 
 from pyspark import StorageLevel, cloudpickle
 from pyspark.sql import Column, DataFrame
@@ -96,6 +97,23 @@ _MICROS_PER_DAY = 86_400_000_000
 _MICROS_PER_HOUR = 3_600_000_000
 TIMESTAMP_EXAMPLE = "2024-05-01T12:00:00Z"
 _NTZ_EPOCH = "1970-01-01 00:00:00"
+
+
+# A DataFrame method and its arguments. The Column expressions of a schema's steps are built once per process and
+# reused for every batch (unresolved expressions, bound to each batch's frame when applied): building them costs a
+# few hundred calls into the JVM, most of a batch's planning time otherwise.
+Step = tuple[str, tuple]
+
+
+def build(schema: StructType) -> None:
+    """Build the schema's steps now (at start-up) rather than in the first batch."""
+    _prepare_steps(schema), _watched_fast_steps(), _no_error(), _valid_steps(schema)
+
+
+def _run(df: DataFrame, steps: Iterable[Step]) -> DataFrame:
+    for method, args in steps:
+        df = getattr(df, method)(*args)
+    return df
 
 
 # --- schema -> what the checks need ---------------------------------------------------------------------
@@ -262,16 +280,21 @@ def add_partition_columns(df: DataFrame, ts_column: str = "event_time") -> DataF
     Integer arithmetic on epoch microseconds, so the session time zone cannot shift a row into another
     folder, and a re-run batch writes every row to the same partition as the first attempt.
     """
+    return df.withColumns(_partition_columns(ts_column))
+
+
+@functools.lru_cache(maxsize=16)
+def _partition_columns(ts_column: str) -> dict[str, Column]:
     micros = F.unix_micros(F.col(ts_column))
     rem = F.pmod(micros, F.lit(_MICROS_PER_DAY))
     day = F.date_from_unix_date(((micros - rem) / F.lit(_MICROS_PER_DAY)).cast("int"))
     hour = (rem / F.lit(_MICROS_PER_HOUR)).cast("int")
-    return (
-        df.withColumn("year", F.lpad(F.year(day).cast("string"), 4, "0"))
-        .withColumn("month", F.lpad(F.month(day).cast("string"), 2, "0"))
-        .withColumn("day", F.lpad(F.dayofmonth(day).cast("string"), 2, "0"))
-        .withColumn("hour", F.lpad(hour.cast("string"), 2, "0"))
-    )
+    return {
+        "year": F.lpad(F.year(day).cast("string"), 4, "0"),
+        "month": F.lpad(F.month(day).cast("string"), 2, "0"),
+        "day": F.lpad(F.dayofmonth(day).cast("string"), 2, "0"),
+        "hour": F.lpad(hour.cast("string"), 2, "0"),
+    }
 
 
 # --- classification -------------------------------------------------------------------------------------
@@ -281,8 +304,8 @@ def _finite(c: Column) -> Column:
     return F.abs(c) < F.lit(float("inf"))
 
 
-def _with_fast_path(df: DataFrame, specs: tuple[FieldSpec, ...]) -> DataFrame:
-    """Adds `_fast`: true for values that are certainly one strict JSON object that matches the schema.
+def _fast_path_steps(specs: tuple[FieldSpec, ...]) -> list[Step]:
+    """The steps that add `_fast`: true for values that are certainly one strict JSON object that matches the schema.
 
     Intermediate values are columns of their own: inside the conditions below Spark would otherwise evaluate
     an expression once per mention (common subexpressions in conditional branches are not shared). Every
@@ -290,12 +313,14 @@ def _with_fast_path(df: DataFrame, specs: tuple[FieldSpec, ...]) -> DataFrame:
     """
     if not all(_SAFE_FIELD_NAME.match(s.name) for s in specs):
         # Names that need escaping or could be mistaken for JSON structure: Python decides every record.
-        return df.withColumn(_FAST, F.lit(False))
+        return [("withColumn", (_FAST, F.lit(False)))]
     raw, value = F.col("_raw"), F.col("value")
     t, ts = F.col(_TYPED), F.col(_TS)
     maps = [s for s in specs if s.kind == strict_json.MAP and _fast_eligible(s)]
-    df = df.withColumn("_bs", raw.contains("\\"))
-    df = df.withColumn("_esc", F.when(F.col("_bs"), F.regexp_replace(raw, _ESCAPE, _PLACEHOLDER)).otherwise(raw))
+    steps: list[Step] = [
+        ("withColumn", ("_bs", raw.contains("\\"))),
+        ("withColumn", ("_esc", F.when(F.col("_bs"), F.regexp_replace(raw, _ESCAPE, _PLACEHOLDER)).otherwise(raw))),
+    ]
     escaped = F.col("_esc")
     plain_ends = raw.startswith("{") & raw.endswith("}")
 
@@ -317,7 +342,7 @@ def _with_fast_path(df: DataFrame, specs: tuple[FieldSpec, ...]) -> DataFrame:
         text = t[spec.name]
         ambiguous = F.ascii(text).isin([ord(c) for c in "-0123456789tf{["])  # the first character's code
         scratch[f"_first{i}"] = F.when(ambiguous, F.regexp_extract_all(raw, F.lit(f'"{spec.name}"{_WS}:{_WS}(.)'), 1))
-    df = df.select("*", *[c.alias(n) for n, c in scratch.items()])
+    steps.append(("select", ("*", *[c.alias(n) for n, c in scratch.items()])))
     names, opened = F.col("_names"), F.col("_open")
     maps_present = sum((t[m.name].isNotNull().cast("int") for m in maps), F.lit(0))
     conditions = [
@@ -363,7 +388,7 @@ def _with_fast_path(df: DataFrame, specs: tuple[FieldSpec, ...]) -> DataFrame:
     fast = F.lit(True)
     for c in conditions:
         fast = fast & F.coalesce(c, F.lit(False))
-    return df.withColumn(_FAST, fast).drop("_bs", "_esc", *scratch)
+    return steps + [("withColumn", (_FAST, fast)), ("drop", ("_bs", "_esc", *scratch))]
 
 
 def _all_finite(values: Column) -> Column:
@@ -374,34 +399,43 @@ def _all_finite(values: Column) -> Column:
 def prepare(df: DataFrame, schema: StructType) -> DataFrame:
     """Kafka source rows -> the four Kafka columns, `_fast` (certainly valid), `record` (the typed fields) and, for
     the rows that are not `_fast`, `value`, `_typed` (Spark's parse) and `_ts` (parsed timestamps)."""
+    return _run(df, _prepare_steps(schema))
+
+
+@functools.lru_cache(maxsize=16)
+def _prepare_steps(schema: StructType) -> tuple[Step, ...]:
     specs = field_specs(schema)
-    df = df.withColumn("_raw", F.col("value").cast("string"))
-    df = df.withColumn(_TYPED, F.from_json(F.col("_raw"), _read_schema(schema), _PARSE_OPTIONS))
+    steps: list[Step] = [
+        ("withColumn", ("_raw", F.col("value").cast("string"))),
+        ("withColumn", (_TYPED, F.from_json(F.col("_raw"), _read_schema(schema), _PARSE_OPTIONS))),
+    ]
     t = F.col(_TYPED)
     ts_fields = [f.name for f in schema.fields if isinstance(f.dataType, TimestampType)]
     if ts_fields:
         # Three steps, each a column of its own so that nothing is computed once per mention: the format check and the
         # zone (see _timestamp_parts), then each record's microseconds, then the range check.
         scanned = {n: _timestamp_scan(t[n]) for n in ts_fields}
-        df = df.withColumn("_tsa", F.struct(*[
-            F.struct(*[c.alias(k) for k, c in scanned[n].items()]).alias(n) for n in ts_fields]))
         scans = {n: {k: F.col("_tsa")[n][k] for k in scanned[n]} for n in ts_fields}
-        df = df.withColumn("_micros", F.struct(*[_timestamp_parts(t[n], scans[n])["micros"].alias(n) for n in ts_fields]))
-        df = df.withColumn(_TS, F.struct(*[_timestamp_from_micros(F.col("_micros")[n]).alias(n) for n in ts_fields]))
-        df = df.drop("_tsa", "_micros")
+        steps += [
+            ("withColumn", ("_tsa", F.struct(*[F.struct(*[c.alias(k) for k, c in scanned[n].items()]).alias(n) for n in ts_fields]))),
+            ("withColumn", ("_micros", F.struct(*[_timestamp_parts(t[n], scans[n])["micros"].alias(n) for n in ts_fields]))),
+            ("withColumn", (_TS, F.struct(*[_timestamp_from_micros(F.col("_micros")[n]).alias(n) for n in ts_fields]))),
+            ("drop", ("_tsa", "_micros")),
+        ]
     else:
-        df = df.withColumn(_TS, F.lit(None))
-    df = _with_fast_path(df, specs)
+        steps.append(("withColumn", (_TS, F.lit(None))))
+    steps += _fast_path_steps(specs)
     # Only what the sinks need, so a cache of this holds little more than the output: for a row the fast path
     # accepted, the typed record and the Kafka columns; the raw value and the parse only for the other rows.
     fast = F.col(_FAST)
     record = F.struct(*[
         (F.col(_TS)[f.name] if isinstance(f.dataType, TimestampType) else t[f.name]).alias(f.name) for f in schema.fields
     ])
-    return df.select(
+    steps.append(("select", (
         "topic", "partition", "offset", "timestamp", _FAST, record.alias("record"),
         F.when(~fast, F.col("value")).alias("value"), F.when(~fast, t).alias(_TYPED), F.when(~fast, F.col(_TS)).alias(_TS),
-    )
+    )))
+    return tuple(steps)
 
 
 def _slow_check(schema: StructType) -> Callable[[Column], Column]:
@@ -467,7 +501,12 @@ def classify(
 
 
 def _fast_rows(fast: DataFrame) -> DataFrame:
-    return fast.withColumn(_PY, F.lit(None).cast(_PY_TYPE)).withColumn("error", F.lit(None).cast(StringType()))
+    return fast.withColumns(_no_error())
+
+
+@functools.lru_cache(maxsize=1)
+def _no_error() -> dict[str, Column]:
+    return {_PY: F.lit(None).cast(_PY_TYPE), "error": F.lit(None).cast(StringType())}
 
 
 SLOW = "slow_rows"
@@ -482,14 +521,19 @@ def fast_rows(df: DataFrame, schema: StructType) -> DataFrame:
     list for `rows_at`), so the caller can classify those few with `classify`. The observation sits between the check
     and the filter on it: Spark pushes no filter through an observation, so it sees every row.
     """
+    return _fast_rows(_run(prepare(df, schema), _watched_fast_steps()))
+
+
+@functools.lru_cache(maxsize=1)
+def _watched_fast_steps() -> tuple[Step, ...]:
     fast = F.col(_FAST)
-    watched = prepare(df, schema).observe(
+    watch = (
         SLOW,
         F.count(F.when(fast, F.lit(1))).alias("fast_rows"),
         F.count(F.when(~fast, F.lit(1))).alias("slow_rows"),
         F.to_json(F.collect_list(F.when(~fast, F.struct(*_KEY)))).alias("slow_keys"),
     )
-    return _fast_rows(watched.where(fast))
+    return ("observe", watch), ("where", (fast,))
 
 
 def rows_at(df: DataFrame, keys: list[dict]) -> DataFrame:
@@ -529,13 +573,20 @@ def kafka_columns(df: DataFrame) -> list[Column]:
 
 def valid_rows(classified: DataFrame, schema: StructType) -> DataFrame:
     """Valid records: the schema's fields, the four kafka columns, then year/month/day/hour."""
-    valid = classified.where(F.col("error").isNull()).select(
-        *[F.col("record")[f.name].alias(f.name) for f in schema.fields], *kafka_columns(classified)
-    )
+    return _run(classified, _valid_steps(schema))
+
+
+@functools.lru_cache(maxsize=16)
+def _valid_steps(schema: StructType) -> tuple[Step, ...]:
     ts_field = next((f.name for f in schema.fields if f.name == "event_time"), None)
     if ts_field is None:
         raise ValueError("schema has no 'event_time' field; the output is partitioned by it")
-    return add_partition_columns(valid, ts_field)
+    fields = [F.col("record")[f.name].alias(f.name) for f in schema.fields]
+    return (
+        ("where", (F.col("error").isNull(),)),
+        ("select", (*fields, *kafka_columns(None))),
+        ("withColumns", (_partition_columns(ts_field),)),
+    )
 
 
 def dead_letter_rows(classified: DataFrame) -> DataFrame:

@@ -340,9 +340,11 @@ def test_the_fast_path_and_python_agree_and_plain_events_never_reach_python(spar
     values = strategies.collect(strategies.all_values, 1000, strategies.run_seed())
     frame = kafka_frame(spark, values)
     with_fast_path = _outcome(transforms.classify(frame, EVENT_SCHEMA))
-    monkeypatch.setattr(transforms, "_with_fast_path", lambda df, specs: df.withColumn(transforms._FAST, F.lit(False)))
+    monkeypatch.setattr(transforms, "_fast_path_steps", lambda specs: [("withColumn", (transforms._FAST, F.lit(False)))])
+    transforms._prepare_steps.cache_clear()  # steps are built once per schema: build them again with the patch
     python_only = _outcome(transforms.classify(frame, EVENT_SCHEMA))
     monkeypatch.undo()
+    transforms._prepare_steps.cache_clear()
     assert with_fast_path == python_only
     plain = [json.dumps(valid_event) for valid_event in (
         {"event_id": "e-1", "event_time": "2024-05-01T10:00:00Z", "type": "view", "user_id": "12345", "amount": 3,
