@@ -450,7 +450,7 @@ class BatchWriter:
             self.output.commit(batch_id, files)
             self.dead_letter.commit_empty(batch_id)
             return {"valid_rows": seen["fast_rows"], "dead_letter_rows": 0}
-        classified = t.with_counts(t.classify(t.rows_at(batch, keys), self.schema, cache=cache))
+        classified = t.with_counts(t.classify(t.rows_at(batch, keys), self.schema, cache=cache, count_first=False))
         more, slow = self.output.stage(t.valid_rows(classified, self.schema), observed=t.COUNTS)
         if slow["valid_rows"] + slow["dead_letter_rows"] != len(keys):
             # The second read must find every row the first one left out, or some would be lost: fail the batch (it

@@ -317,10 +317,8 @@ def _fast_path_steps(specs: tuple[FieldSpec, ...]) -> list[Step]:
     raw, value = F.col("_raw"), F.col("value")
     t, ts = F.col(_TYPED), F.col(_TS)
     maps = [s for s in specs if s.kind == strict_json.MAP and _fast_eligible(s)]
-    steps: list[Step] = [
-        ("withColumn", ("_bs", raw.contains("\\"))),
-        ("withColumn", ("_esc", F.when(F.col("_bs"), F.regexp_replace(raw, _ESCAPE, _PLACEHOLDER)).otherwise(raw))),
-    ]
+    backslash = raw.contains("\\")  # a byte search: cheap enough to repeat
+    steps: list[Step] = [("withColumn", ("_esc", F.when(backslash, F.regexp_replace(raw, _ESCAPE, _PLACEHOLDER)).otherwise(raw)))]
     escaped = F.col("_esc")
     plain_ends = raw.startswith("{") & raw.endswith("}")
 
@@ -358,7 +356,7 @@ def _fast_path_steps(specs: tuple[FieldSpec, ...]) -> list[Step]:
         # Valid UTF-8: the same bytes after decoding, which turns each invalid sequence into U+FFFD (the cast to
         # string above keeps the bytes as they are; so does Spark's length, which counts a stray byte as a character).
         F.decode(value, "UTF-8") == raw,
-        ~F.col("_bs") | ~escaped.contains("\\"),  # no lone surrogate escape
+        ~backslash | ~escaped.contains("\\"),  # no lone surrogate escape
         F.size(F.array_distinct(names)) == F.size(names),  # no repeated name at the top
         # Numbers and nesting within strict_json.py's limits; a value this short cannot exceed them.
         (F.octet_length(value) <= strict_json.MAX_NUMBER_CHARS)
@@ -388,7 +386,7 @@ def _fast_path_steps(specs: tuple[FieldSpec, ...]) -> list[Step]:
     fast = F.lit(True)
     for c in conditions:
         fast = fast & F.coalesce(c, F.lit(False))
-    return steps + [("withColumn", (_FAST, fast)), ("drop", ("_bs", "_esc", *scratch))]
+    return steps + [("withColumn", (_FAST, fast))]  # prepare's last step keeps only what the sinks need
 
 
 def _all_finite(values: Column) -> Column:
@@ -420,7 +418,6 @@ def _prepare_steps(schema: StructType) -> tuple[Step, ...]:
             ("withColumn", ("_tsa", F.struct(*[F.struct(*[c.alias(k) for k, c in scanned[n].items()]).alias(n) for n in ts_fields]))),
             ("withColumn", ("_micros", F.struct(*[_timestamp_parts(t[n], scans[n])["micros"].alias(n) for n in ts_fields]))),
             ("withColumn", (_TS, F.struct(*[_timestamp_from_micros(F.col("_micros")[n]).alias(n) for n in ts_fields]))),
-            ("drop", ("_tsa", "_micros")),
         ]
     else:
         steps.append(("withColumn", (_TS, F.lit(None))))
@@ -478,7 +475,7 @@ def finish(fast: DataFrame, slow: DataFrame, schema: StructType) -> DataFrame:
 
 
 def classify(
-    df: DataFrame, schema: StructType, cache: Callable[[DataFrame], DataFrame] | None = None
+    df: DataFrame, schema: StructType, cache: Callable[[DataFrame], DataFrame] | None = None, count_first: bool = True
 ) -> DataFrame:
     """Kafka source rows -> the Kafka columns, `record` (the typed fields) and `error` (null when valid).
 
@@ -490,11 +487,12 @@ def classify(
 
     For a batch (not streaming) frame, a first Spark job fills the cache and counts the rows the fast path did not
     accept; when there are none (the usual batch) the plan has no slow branch: no union, and no Python worker starts.
+    `count_first=False` skips that job, for rows the caller knows the fast path left out (see `fast_rows`).
     """
     keep = cache or (lambda d: d if d.isStreaming else d.persist(StorageLevel.MEMORY_AND_DISK))
     prepared = keep(prepare(df, schema))
     fast = prepared.where(F.col(_FAST))
-    if not prepared.isStreaming and prepared.agg(F.count(F.when(~F.col(_FAST), F.lit(1)))).first()[0] == 0:
+    if count_first and not prepared.isStreaming and prepared.agg(F.count(F.when(~F.col(_FAST), F.lit(1)))).first()[0] == 0:
         return _fast_rows(fast)
     slow = keep(prepared.where(~F.col(_FAST)).withColumn(_PY, _slow_check(schema)(F.col("value"))))
     return finish(fast, slow, schema)
@@ -540,10 +538,12 @@ def rows_at(df: DataFrame, keys: list[dict]) -> DataFrame:
     """Kafka source rows -> those at `keys` ({"topic", "partition", "offset"}, as `fast_rows` names them)."""
     offsets: dict[tuple[str, int], list[int]] = {}
     for k in keys:
-        offsets.setdefault((k["topic"], k["partition"]), []).append(k["offset"])
+        offsets.setdefault((k["topic"], int(k["partition"])), []).append(int(k["offset"]))
     chosen = F.lit(False)
     for (topic, partition), at in sorted(offsets.items()):
-        chosen = chosen | ((F.col("topic") == topic) & (F.col("partition") == partition) & F.col("offset").isin(at))
+        # The offsets as SQL text, parsed once: Column.isin would make one call into the JVM per offset.
+        listed = F.expr(f"offset IN ({','.join(str(o) for o in sorted(set(at)))})")
+        chosen = chosen | ((F.col("topic") == topic) & (F.col("partition") == partition) & listed)
     return df.where(chosen)
 
 
