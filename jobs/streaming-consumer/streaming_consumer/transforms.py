@@ -107,7 +107,7 @@ Step = tuple[str, tuple]
 
 def build(schema: StructType) -> None:
     """Build the schema's steps now (at start-up) rather than in the first batch."""
-    _prepare_steps(schema), _watched_fast_steps(), _no_error(), _valid_steps(schema)
+    _prepare_steps(schema), _watched_fast_steps(), _no_error(), _valid_steps(schema), _finish_steps(schema)
 
 
 def _run(df: DataFrame, steps: Iterable[Step]) -> DataFrame:
@@ -447,6 +447,11 @@ def finish(fast: DataFrame, slow: DataFrame, schema: StructType) -> DataFrame:
     even read the fast rows) and never evaluates the error expression for them. Steps are columns of their own,
     so that no expression is copied into every place that mentions it.
     """
+    return _fast_rows(fast).unionByName(_run(slow, _finish_steps(schema)))
+
+
+@functools.lru_cache(maxsize=16)
+def _finish_steps(schema: StructType) -> tuple[Step, ...]:
     specs = field_specs(schema)
     t, py = F.col(_TYPED), F.col(_PY)
     extra = []
@@ -461,17 +466,17 @@ def finish(fast: DataFrame, slow: DataFrame, schema: StructType) -> DataFrame:
             readable = readable & t[spec.name].isNotNull()
         if spec.kind in (strict_json.DOUBLE, strict_json.FLOAT):
             readable = readable & (t[spec.name].isNull() | _finite(t[spec.name]))
-    slow = slow.withColumn("_lines", F.concat(py["lines"], F.array_compact(F.array(*extra)) if extra else F.array().cast("array<string>")))
     lines = F.col("_lines")
-    slow = slow.withColumn("_lines", F.when(
-        (F.size(lines) == 0) & ~F.coalesce(readable, F.lit(False)),
-        F.array(F.lit(
-            "value: valid JSON, but Spark's JSON reader cannot read it with the schema (e.g. a date, decimal or "
-            "nested value it cannot convert)"
-        )),
-    ).otherwise(lines))
-    slow = slow.withColumn("error", F.when(F.size(lines) > 0, F.array_join(lines, "\n"))).drop("_lines")
-    return _fast_rows(fast).unionByName(slow)
+    unreadable = F.array(F.lit(
+        "value: valid JSON, but Spark's JSON reader cannot read it with the schema (e.g. a date, decimal or "
+        "nested value it cannot convert)"
+    ))
+    return (
+        ("withColumn", ("_lines", F.concat(py["lines"], F.array_compact(F.array(*extra)) if extra else F.array().cast("array<string>")))),
+        ("withColumn", ("_lines", F.when((F.size(lines) == 0) & ~F.coalesce(readable, F.lit(False)), unreadable).otherwise(lines))),
+        ("withColumn", ("error", F.when(F.size(lines) > 0, F.array_join(lines, "\n")))),
+        ("drop", ("_lines",)),
+    )
 
 
 def classify(
