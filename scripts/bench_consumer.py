@@ -66,14 +66,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-offsets-per-trigger", type=int,
                    help="for every Spark row (default: the consumer's own default, passed to it explicitly)")
     p.add_argument("--previous-ref", default="3c4c909", help="git ref of the release row (f) runs")
+    p.add_argument("--warm-up-batches", type=int, default=0,
+                   help="leave each Spark row's first N batches out of its window (steady state; needs "
+                        "--max-offsets-per-trigger small enough for more than N batches)")
     p.add_argument("--latency-seconds", type=int, default=120, help="length of the latency run (0 skips it)")
     p.add_argument("--latency-rate", type=float, help="records/s of the latency run (default: half the median (e))")
     a = p.parse_args(argv)
     bad = set(a.variants) - set(ROWS)
     if bad or not a.variants:
         p.error(f"--variants: {a.variants!r} must be letters from {''.join(ROWS)}")
-    if a.records < 1 or a.repeats < 1 or a.latency_seconds < 0:
-        p.error("--records and --repeats must be positive, --latency-seconds at least 0")
+    if a.records < 1 or a.repeats < 1 or a.latency_seconds < 0 or a.warm_up_batches < 0:
+        p.error("--records and --repeats must be positive, --latency-seconds and --warm-up-batches at least 0")
+    if a.warm_up_batches and not (a.max_offsets_per_trigger and a.records > a.warm_up_batches * a.max_offsets_per_trigger):
+        p.error("--warm-up-batches N needs --max-offsets-per-trigger M with --records above N x M (batches left to time)")
     return a
 
 
@@ -110,15 +115,17 @@ def measure(ctx: Context, row: str, topic: Topic, folder: Path) -> Measurement:
         check(perf.records >= n, f"(a) on {topic.name}: ConsumerPerformance read {perf.records} of {n} records")
         return Measurement(row, n, n / perf.fetch_rate, perf.cpu_seconds, ["CPU incl. JVM start"])
     where = RW.Locations.under(folder)
+    warm = ctx.args.warm_up_batches
     if row in RW.SPARK_MODES:
         cmd = RW.spark_cmd(python, row, ctx.bootstrap, topic.name, where, ctx.conf, ctx.max_offsets)
-        win = run_timed(f"({row}) on {topic.name}", cmd, child_env(JOB_DIR), folder / "run.log", ROW_TIMEOUT_S)
+        win = run_timed(f"({row}) on {topic.name}", cmd, child_env(JOB_DIR), folder / "run.log", ROW_TIMEOUT_S,
+                        warm_up_batches=warm)
         got = committed_rows(where.output)  # outside the timed window
         check(got == n, f"({row}) on {topic.name}: {got} rows in the committed Parquet, expected {n}")
-        return Measurement(row, n, win.seconds, win.cpu_seconds, _ended(win.ended_by))
+        return Measurement(row, _timed_rows(row, topic, win), win.seconds, win.cpu_seconds, _ended(win.ended_by))
     job = JOB_DIR if row == "e" else ctx.previous_job
     cmd = RW.consumer_cmd(python, ctx.bootstrap, topic.name, where, ctx.conf, ctx.max_offsets)
-    win = run_timed(f"({row}) on {topic.name}", cmd, child_env(job), folder / "run.log", ROW_TIMEOUT_S)
+    win = run_timed(f"({row}) on {topic.name}", cmd, child_env(job), folder / "run.log", ROW_TIMEOUT_S, warm_up_batches=warm)
     c = RW.consumer_counts(win.events)
     check(c["rows"] == n, f"({row}) on {topic.name}: batch_progress lines sum to {c['rows']} rows in, expected {n}")
     notes = _ended(win.ended_by) + [f"{c['batches']} batch(es)"]
@@ -128,7 +135,14 @@ def measure(ctx: Context, row: str, topic: Topic, folder: Path) -> Measurement:
               f"(e) on {topic.name}: {c['valid']} valid + {c['dead']} dead letter, expected {n - want_dead} + {want_dead}")
     else:
         notes.append(f"dead-lettered {c['dead']}")  # an older, laxer release: reported, not checked
-    return Measurement(row, n, win.seconds, win.cpu_seconds, notes)
+    return Measurement(row, _timed_rows(row, topic, win), win.seconds, win.cpu_seconds, notes)
+
+
+def _timed_rows(row: str, topic: Topic, win) -> int:
+    """The records the window covers: all of them, less those of the warm-up batches (which must leave some)."""
+    rows = topic.records - RW.consumer_counts(win.warm_up)["rows"]
+    check(rows > 0, f"({row}) on {topic.name}: the warm-up batches read every record; lower --max-offsets-per-trigger")
+    return rows
 
 
 def _ended(how: str) -> list[str]:
@@ -195,7 +209,9 @@ def main(argv: list[str] | None = None) -> None:
     latency_topic = "bench-latency" if a.latency_seconds else None
     print(f"records: {a.records} x ~{len(R.valid_value(0))} B, {PARTITIONS} partitions; repeats: {a.repeats}; rows: "
           f"{a.variants}; maxOffsetsPerTrigger: {max_offsets or 'unset (the consumer default)'}; "
-          f"previous release: {a.previous_ref if previous else '-'}", flush=True)
+          f"previous release: {a.previous_ref if previous else '-'}"
+          + (f"; windows leave out each Spark row's first {a.warm_up_batches} batch(es) (steady state)" if a.warm_up_batches else ""),
+          flush=True)
     produce(ctx, topics, latency_topic)
     results = run_rows(ctx, topics)
     lines = []

@@ -38,11 +38,14 @@ def json_event(line: str) -> dict | None:
 
 @dataclass
 class Window:
-    """The timed window of one run: from the query's start line to its end line (or its last batch_progress)."""
+    """The timed window of one run: from the query's start line (or the end of its warm-up batches) to its end line
+    (or its last batch_progress). `events`: every event line of the run; `warm_up`: the batch_progress lines before
+    the window."""
     seconds: float
     cpu_seconds: float
     events: list[dict] = field(default_factory=list)
     ended_by: str = "query_terminated"
+    warm_up: list[dict] = field(default_factory=list)
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
@@ -53,8 +56,11 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 
 def run_timed(name: str, cmd: list[str], env: dict[str, str], log: Path, timeout: float,
-              start_event: str = "query_started", end_event: str = "query_terminated") -> Window:
+              start_event: str = "query_started", end_event: str = "query_terminated", warm_up_batches: int = 0) -> Window:
     """Run cmd; time and CPU-sample its process tree between its `start_event` and `end_event` stdout lines.
+
+    With `warm_up_batches` N > 0 the window opens at the N-th batch_progress line instead: the query's first
+    batches (one-off costs: planning, code generation, a cold JIT) are left out, for a steady-state rate.
 
     The end line comes from a listener and can lose the race with the session's shutdown; then the window ends
     at the last `batch_progress` line instead (sampled as it came), which is within milliseconds of the query's
@@ -73,6 +79,8 @@ def run_timed(name: str, cmd: list[str], env: dict[str, str], log: Path, timeout
         end: tuple[float, float] | None = None
         last_progress: tuple[float, float] | None = None
         events: list[dict] = []
+        warm_up: list[dict] = []
+        opens_at = "batch_progress" if warm_up_batches else start_event
         try:
             for line in proc.stdout:
                 out.write(line)
@@ -81,7 +89,9 @@ def run_timed(name: str, cmd: list[str], env: dict[str, str], log: Path, timeout
                     continue
                 events.append(ev)
                 if start is None:
-                    if ev["event"] == start_event:
+                    if ev["event"] == "batch_progress":
+                        warm_up.append(ev)
+                    if ev["event"] == opens_at and (not warm_up_batches or len(warm_up) == warm_up_batches):
                         start = (time.monotonic(), cpu_seconds(proc.pid))
                 elif end is None and ev["event"] == end_event:
                     end = (time.monotonic(), cpu_seconds(proc.pid))
@@ -96,13 +106,14 @@ def run_timed(name: str, cmd: list[str], env: dict[str, str], log: Path, timeout
     if rc != 0:
         raise BenchError(f"{name} failed (exit {rc}); end of {log} and {err_log}:\n{tail(log)}\n--- stderr ---\n{tail(err_log)}")
     if start is None:
-        raise BenchError(f"{name} never printed its {start_event!r} line; end of {log}:\n{tail(log)}\n{tail(err_log)}")
+        what = f"{warm_up_batches} batch_progress line(s)" if warm_up_batches else f"its {start_event!r} line"
+        raise BenchError(f"{name} never printed {what}; end of {log}:\n{tail(log)}\n{tail(err_log)}")
     ended_by = end_event
     if end is None:
         if last_progress is None:
-            raise BenchError(f"{name} printed neither {end_event!r} nor a batch_progress line after {start_event!r}")
+            raise BenchError(f"{name} printed neither {end_event!r} nor a batch_progress line after {opens_at!r}")
         end, ended_by = last_progress, "batch_progress"
-    return Window(end[0] - start[0], end[1] - start[1], events, ended_by)
+    return Window(end[0] - start[0], end[1] - start[1], events, ended_by, warm_up)
 
 
 # --- Kafka's ConsumerPerformance --------------------------------------------------------------------------

@@ -210,6 +210,44 @@ def test_the_timed_window_runs_from_the_start_line_to_the_end_line(tmp_path, end
     assert "log noise" in (tmp_path / "run.log").read_text()
 
 
+# Two batches, each burning CPU, then the end line.
+_TWO_BATCHES = """
+import json, time
+def say(event, **f): print(json.dumps({"event": event, **f}), flush=True)
+def burn(s):
+    t0 = time.process_time()
+    while time.process_time() - t0 < s:
+        pass
+say("query_started")
+burn(0.6)
+say("batch_progress", rows_in=10)
+time.sleep(0.3)  # lets the driver take its sample at the first batch's line
+burn(0.2)
+say("batch_progress", rows_in=20)
+say("query_terminated")
+"""
+
+
+def test_a_warm_up_batch_is_left_out_of_the_window(tmp_path):
+    cmd = [sys.executable, "-c", _TWO_BATCHES]
+    whole = RUNS.run_timed("row", cmd, dict(os.environ), tmp_path / "a.log", timeout=120)
+    warm = RUNS.run_timed("row", cmd, dict(os.environ), tmp_path / "b.log", timeout=120, warm_up_batches=1)
+    assert whole.cpu_seconds >= 0.75 and whole.warm_up == []
+    assert 0.15 <= warm.cpu_seconds < 0.6  # only the second batch's burn
+    assert RW.consumer_counts(warm.warm_up)["rows"] == 10 and RW.consumer_counts(warm.events)["rows"] == 30
+    with pytest.raises(RUNS.BenchError, match="never printed 3 batch_progress"):
+        RUNS.run_timed("row", cmd, dict(os.environ), tmp_path / "c.log", timeout=120, warm_up_batches=3)
+
+
+def test_warm_up_batches_need_batches_left_to_time():
+    base = ["--bootstrap", "x", "--kafka-libs", "x", "--work", "/tmp/x", "--records", "300"]
+    with pytest.raises(SystemExit):
+        driver.parse_args(base + ["--warm-up-batches", "1"])  # one batch in all: nothing left after the warm-up
+    with pytest.raises(SystemExit):
+        driver.parse_args(base + ["--warm-up-batches", "3", "--max-offsets-per-trigger", "100"])
+    assert driver.parse_args(base + ["--warm-up-batches", "2", "--max-offsets-per-trigger", "100"]).warm_up_batches == 2
+
+
 def test_a_failing_row_fails_loudly_with_its_log(tmp_path):
     with pytest.raises(RUNS.BenchError, match=r"(?s)exit 3.*query_started"):
         RUNS.run_timed("row (x)", [sys.executable, "-c", _ROW, "3"], dict(os.environ), tmp_path / "run.log", timeout=120)
