@@ -241,26 +241,23 @@ class FileSink:
         if retention:
             options["retention"] = retention
         self.path = path
-        self._sink = jvm.org.apache.spark.sql.execution.streaming.FileStreamSink(
-            spark._jsparkSession,
-            path,
-            jvm.org.apache.spark.sql.execution.datasources.parquet.ParquetFileFormat(),
-            jvm.org.apache.spark.api.python.PythonUtils.toSeq(list(partition_columns)),
-            jvm.org.apache.spark.api.python.PythonUtils.toScalaMap(options),
-        )
 
+        def file_stream_sink():
+            return jvm.org.apache.spark.sql.execution.streaming.FileStreamSink(
+                spark._jsparkSession,
+                path,
+                jvm.org.apache.spark.sql.execution.datasources.parquet.ParquetFileFormat(),
+                jvm.org.apache.spark.api.python.PythonUtils.toSeq(list(partition_columns)),
+                jvm.org.apache.spark.api.python.PythonUtils.toScalaMap(options),
+            )
+
+        self._sink = file_stream_sink()
         self._jvm = jvm
         self._spark = spark
         self._log = _private_field(jvm, self._sink, "fileLog")
         # Writes files into the same location without committing them (see `stage`): a second sink whose log is
         # swapped for a throwaway one before each write.
-        self._stager = jvm.org.apache.spark.sql.execution.streaming.FileStreamSink(
-            spark._jsparkSession,
-            path,
-            jvm.org.apache.spark.sql.execution.datasources.parquet.ParquetFileFormat(),
-            jvm.org.apache.spark.api.python.PythonUtils.toSeq(list(partition_columns)),
-            jvm.org.apache.spark.api.python.PythonUtils.toScalaMap(options),
-        )
+        self._stager = file_stream_sink()
         # The throwaway logs live on the driver's disk: a session of their own, whose metadata logs use Hadoop's
         # plain file system (the job's may require the abortable streams only object stores have).
         self._staging_session = spark._jsparkSession.newSession()

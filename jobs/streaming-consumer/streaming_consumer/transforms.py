@@ -96,7 +96,6 @@ MAX_MICROS = 253_402_300_799_999_999
 _MICROS_PER_DAY = 86_400_000_000
 _MICROS_PER_HOUR = 3_600_000_000
 TIMESTAMP_EXAMPLE = "2024-05-01T12:00:00Z"
-_NTZ_EPOCH = "1970-01-01 00:00:00"
 
 
 # A DataFrame method and its arguments. The Column expressions of a schema's steps are built once per process and
@@ -205,10 +204,12 @@ def _timestamp_parts(text: Column, scan: dict[str, Column] | None = None) -> dic
     24:00, 23:59:60) are not real.
 
     This runs for every record, so: one regular expression (a precompiled literal) for the format, then the
-    whole seconds of the local date and time through a cast to TIMESTAMP_NTZ, which looks up no time zone
-    (a cast to TIMESTAMP resolves the zone text of every row, compiling regular expressions each time, and
-    without an offset would use the session time zone), and the fraction and the offset as integers. Neither
-    the session time zone nor Java's ±18:00 offset limit plays a part.
+    whole seconds of the local date and time through a cast to TIMESTAMP_NTZ read back by unix_timestamp (an NTZ
+    value is its wall clock's microseconds since 1970-01-01 00:00: no time zone is looked up, and the cast refuses
+    dates and times that do not exist), and the fraction and the offset as integers. A cast to TIMESTAMP would
+    resolve the zone text of every row (compiling regular expressions each time) and without an offset would use
+    the session time zone; digits cut out one by one (make_date and casts of each part) cost about four times as
+    much per row (docs/benchmarks.md). Neither the session time zone nor Java's ±18:00 offset limit plays a part.
 
     `scan` (_timestamp_scan's parts as columns computed before, for a hot path): the parts below mention them many
     times, mostly inside conditions, where Spark does not share common subexpressions.
@@ -216,15 +217,9 @@ def _timestamp_parts(text: Column, scan: dict[str, Column] | None = None) -> dic
     scan = scan or _timestamp_scan(text)
     format_ok, zone_at, zone = scan["ok"], scan["at"], scan["zone"]
     with_seconds = F.substring(text, 17, 1) == ":"
-
-    def number(start: int, length: int) -> Column:  # digits the format check has seen
-        return text.substr(start, length).cast("int")
-
-    hour, minute = number(12, 2), number(15, 2)
-    second = F.when(with_seconds, number(18, 2)).otherwise(F.lit(0))
-    day = F.unix_date(F.make_date(number(1, 4), number(6, 2), number(9, 2)))  # null for a date that does not exist
-    real = F.coalesce(format_ok & day.isNotNull() & (hour <= 23) & (minute <= 59) & (second <= 59), F.lit(False))
-    local_seconds = F.when(real, day.cast("long") * 86_400 + hour * 3_600 + minute * 60 + second)
+    whole = F.when(with_seconds, F.substring(text, 1, 19)).otherwise(F.concat(F.substring(text, 1, 16), F.lit(":00")))
+    local = F.when(format_ok, whole.cast("timestamp_ntz"))  # null for a date or time that does not exist
+    local_seconds = F.unix_timestamp(local)  # exact: whole seconds
     local_end = F.when(zone_at > 0, zone_at).otherwise(F.length(text) + 1)
     # A shorter fraction is padded and a longer one truncated to six digits (microseconds).
     fraction = F.when(with_seconds & (F.substring(text, 20, 1) == "."),
@@ -237,7 +232,7 @@ def _timestamp_parts(text: Column, scan: dict[str, Column] | None = None) -> dic
     sign = F.when(zone.startswith("-"), F.lit(-1)).otherwise(F.lit(1))
     offset_seconds = F.when(zoned, sign * (offset_h * 3600 + offset_m * 60)).otherwise(F.lit(0))
     micros = F.when(offset_ok, (local_seconds - offset_seconds) * F.lit(1_000_000) + fraction)
-    return {"micros": micros, "format_ok": format_ok, "real": real, "offset_ok": offset_ok}
+    return {"micros": micros, "format_ok": format_ok, "real": local.isNotNull(), "offset_ok": offset_ok}
 
 
 def _in_range(micros: Column) -> Column:
@@ -322,14 +317,15 @@ def _fast_path_steps(specs: tuple[FieldSpec, ...]) -> list[Step]:
     escaped = F.col("_esc")
     plain_ends = raw.startswith("{") & raw.endswith("}")
 
-    def count(char: str) -> Column:  # occurrences of a one-byte character, anywhere in the value
+    def count(char: str, text: Column = raw) -> Column:  # occurrences of a one-byte character, anywhere in the text
         # A split on one escaped character takes Java's split fast path (no regular expression), and is several times
         # cheaper than replace(), which compares every position as a byte array.
-        return F.size(F.split(raw, "\\" + char)) - 1
+        return F.size(F.split(text, "\\" + char)) - 1
 
     scratch = {
         "_trim": F.when(~plain_ends, F.btrim(raw, F.lit(_JSON_WS))),
-        "_names": F.json_object_keys(raw),
+        "_names": F.when(_names_unique(specs, maps, raw, backslash, count), F.array().cast("array<string>"))
+                   .otherwise(F.json_object_keys(raw)),
         "_open": count("{"),
     }
     string_fields = [s for s in specs if s.kind == strict_json.STRING and _fast_eligible(s)]
@@ -387,6 +383,28 @@ def _fast_path_steps(specs: tuple[FieldSpec, ...]) -> list[Step]:
     for c in conditions:
         fast = fast & F.coalesce(c, F.lit(False))
     return steps + [("withColumn", (_FAST, fast))]  # prepare's last step keeps only what the sinks need
+
+
+def _names_unique(specs, maps, raw: Column, backslash: Column, count) -> Column:
+    """True only when no name occurs twice at the top of the value, decided without parsing it again (json_object_keys
+    makes a second JSON parser per record, about a quarter of what the fast path costs over Spark's own parse); false
+    means "not shown", and json_object_keys decides.
+
+    Meant for a value the other checks accept (one JSON object, valid UTF-8, the only nested objects those of the map
+    fields), with no backslash, so that each typed string is the very text between its quotes. Outside strings, JSON
+    has a colon only after each name, so the top-level names number the value's colons, less the map fields' entries
+    (Spark keeps every entry, repeated ones too), less the colons inside strings: at most the colons of the value less
+    those entries and the colons in the typed top-level strings (one string each; a repeated field's other copies and
+    the map's strings only make this bound higher). Each field with a typed value is one distinct name, so when the
+    bound equals their number, every top-level name is a distinct field. A null or unknown field, or a colon in a map,
+    leaves the bound above: json_object_keys then decides, as it did for every record before.
+    """
+    t = F.col(_TYPED)
+    strings = [t[s.name] for s in specs if s.kind in (strict_json.STRING, strict_json.TIMESTAMP)]
+    in_strings = count(":", F.concat_ws("", *strings)) if strings else F.lit(0)
+    entries = sum((F.when(t[m.name].isNotNull(), F.size(t[m.name])).otherwise(F.lit(0)) for m in maps), F.lit(0))
+    named = sum((t[s.name].isNotNull().cast("int") for s in specs), F.lit(0))
+    return ~backslash & (count(":") - entries - in_strings == named)
 
 
 def _all_finite(values: Column) -> Column:

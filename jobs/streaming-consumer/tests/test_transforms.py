@@ -233,6 +233,10 @@ STRICT_CASES = [
     (VALID.replace('"a": "b"', '"a": "b", "a": "c"'), 'attributes: key "a" appears more than once in one object'),
     (VALID.replace('"type": "click"', '"type": "click", "type": "view"'), 'value: key "type" appears more than once'),
     (VALID.replace('}', ', "x": {"y": 1, "y": 2}}', 1), 'x: key "y" appears more than once'),
+    # Repeated names beside what could hide them from the fast path's colon count (escapes, colons in a map, nulls).
+    (VALID.replace('"u"', '"u\\u003a"').replace('"type": "click"', '"type": "click", "type": "view"'), 'value: key "type" appears more than once'),
+    (VALID.replace('"a": "b"', '"a": "b:c"').replace('"u"', '"u", "x": 1, "x": 2'), 'value: key "x" appears more than once'),
+    (VALID.replace('"u"', 'null, "user_id": "u"'), 'value: key "user_id" appears more than once'),
     (VALID.replace('"amount": 1.5', '"amount": 1e400'), "amount: 1E+400 is out of range for a double"),
     (VALID.replace('"amount": 1.5', '"amount": ' + "1" * 1001), "value has a number of 1001 characters; at most 1000 are accepted"),
     (VALID.replace('"amount": 1.5', '"amount": 1.5, "x": ' + "[" * 600 + "]" * 600), "value nests objects and arrays more than 512 levels deep"),
@@ -253,6 +257,25 @@ def test_each_class_of_non_standard_json_goes_to_the_dead_letter_with_its_reason
         assert i in dead, f"{value!r:.120} was not refused"
         assert phrase in dead[i].error.split("\n")[0], (value, dead[i].error)
     assert [r.kafka_offset for r in transforms.valid_rows(classified, EVENT_SCHEMA).collect()] == [len(STRICT_CASES)]
+
+
+def test_the_fast_path_parses_names_again_only_when_the_colons_cannot_show_them_distinct(spark):
+    # The top-level names are compared by json_object_keys (a second JSON parse) only when the count of colons cannot
+    # prove them distinct: never for plain events, always when a name repeats or when escapes, nulls, unknown fields or
+    # colons in a map leave the count short of proof. `_names` is [] when the count decided.
+    proven = [VALID, ev(event_time="2024-05-01T10:15:00.123+05:30", attributes={"k": "v", "k2": "v2"}), ev(type="a b")]
+    unproven = [
+        VALID.replace('"type": "click"', '"type": "click", "type": "view"'),
+        VALID.replace('"u"', '"u\\u003a"'),
+        VALID.replace('"a": "b"', '"a": "b:c"'),
+        ev(user_id=None),
+        ev(extra=1),
+    ]
+    steps = transforms._prepare_steps(EVENT_SCHEMA)[:-1]  # all but the last projection, which drops the scratch columns
+    rows = transforms._run(kafka_frame(spark, proven + unproven), steps).orderBy("offset").collect()
+    assert [r["_names"] for r in rows[:len(proven)]] == [[]] * len(proven)
+    assert all(r["_names"] for r in rows[len(proven):]), [r["_names"] for r in rows]
+    assert [r[transforms._FAST] for r in rows] == [True] * len(proven) + [False, True, True, True, True]
 
 
 def test_values_that_are_not_utf8_keep_their_exact_bytes_in_the_dead_letter(spark):
