@@ -365,3 +365,15 @@ def test_previous_ref_extraction_gives_a_runnable_package(tmp_path):
     assert help_.returncode == 0 and "--available-now" in help_.stdout
     with pytest.raises(RuntimeError, match="no-such-ref"):
         RW.extract_release(REPO, "no-such-ref", tmp_path / "x")
+
+
+# --- bench:warm-batches ------------------------------------------------------------------------------------
+
+def test_warm_batches_cuts_the_topic_into_equal_batches_or_refuses():
+    warm = _load("warm_batches", SCRIPTS / "bench" / "warm_batches.py")
+    base = ["--bootstrap", "127.0.0.1:9092", "--topic", "t", "--records", "500000"]
+    a = warm.parse_args(base)
+    assert (a.batch, a.rounds, a.partitions) == (100_000, 11, 4)
+    for bad in (["--batch", "100001"], ["--batch", "600000"], ["--rounds", "1"]):
+        with pytest.raises(SystemExit):
+            warm.parse_args(base + bad)
