@@ -385,7 +385,9 @@ def _fast_path_steps(specs: tuple[FieldSpec, ...]) -> list[Step]:
     return steps + [("withColumn", (_FAST, fast))]  # prepare's last step keeps only what the sinks need
 
 
-def _names_unique(specs, maps, raw: Column, backslash: Column, count) -> Column:
+def _names_unique(
+    specs: tuple[FieldSpec, ...], maps: list[FieldSpec], raw: Column, backslash: Column, count: Callable[..., Column]
+) -> Column:
     """True only when no name occurs twice at the top of the value, decided without parsing it again (json_object_keys
     makes a second JSON parser per record, about a quarter of what the fast path costs over Spark's own parse); false
     means "not shown", and json_object_keys decides.
