@@ -13,16 +13,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # scripts/, for bench_spark and bench.rows
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # scripts/, for bench_spark, bench_consumer and bench.*
 
 import bench_spark  # noqa: E402
 from bench import rows as RW  # noqa: E402
+from bench.proc import cpu_seconds  # noqa: E402
+from bench.stats import summarize  # noqa: E402
+from bench_consumer import jars  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -46,21 +48,14 @@ def main() -> None:
     from streaming_consumer import io
     from streaming_consumer.schemas import EVENT_SCHEMA, PARTITION_COLUMNS
 
-    jars = sorted(str(p) for p in Path(os.environ["STREAMING_JARS_DIR"]).glob("*.jar"))
     builder = SparkSession.builder.appName("bench-warm-batches")
-    for k, v in RW.spark_conf(jars).items():
+    for k, v in RW.spark_conf(jars()).items():
         builder = builder.config(k, v)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
-    jvm_pid = spark._jvm.java.lang.ProcessHandle.current().pid()
-    tick = os.sysconf("SC_CLK_TCK")
 
-    def cpu() -> float:
-        total = 0.0
-        for pid in (jvm_pid, os.getpid()):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
-        return total
+    def cpu() -> float:  # this process and its tree: the JVM and Spark's Python workers
+        return cpu_seconds(os.getpid())
 
     per_partition = a.batch // a.partitions
     ranges = a.records // a.partitions // per_partition
@@ -87,11 +82,13 @@ def main() -> None:
             run(df, r)
             took[name].append((time.perf_counter() - t0, cpu() - c0))
     print(f"{a.batch} records per batch, {a.rounds} rounds (the first left out), median [min-max]:")
+    walls = {}
     for name, runs in took.items():
-        wall, cpus = [w for w, _ in runs[1:]], [c for _, c in runs[1:]]
-        print(f"  {name:<32} {statistics.median(wall):.2f} s [{min(wall):.2f}-{max(wall):.2f}] wall, "
-              f"{statistics.median(cpus):.2f} CPU s [{min(cpus):.2f}-{max(cpus):.2f}]")
-    d, e = (statistics.median(w for w, _ in runs[1:]) for runs in took.values())
+        wall, cpus = summarize([w for w, _ in runs[1:]]), summarize([c for _, c in runs[1:]])
+        walls[name] = wall.median
+        print(f"  {name:<32} {wall.median:.2f} s [{wall.low:.2f}-{wall.high:.2f}] wall, "
+              f"{cpus.median:.2f} CPU s [{cpus.low:.2f}-{cpus.high:.2f}]")
+    d, e = walls.values()
     print(f"  (e)/(d) records/s: {d / e:.3f}")
     spark.stop()
 
