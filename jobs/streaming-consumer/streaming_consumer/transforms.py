@@ -4,19 +4,19 @@ A record is valid only when its value is exactly one strict JSON (RFC 8259) obje
 Spark's own JSON reader is lenient (single quotes, trailing data, a second value, invalid UTF-8, lone
 surrogates, repeated keys: it accepts them all), so it cannot decide that alone. Two paths:
 
-- fast path, Spark SQL, every record: Spark's typed parse (strict inside the first JSON value), then cheap
-  checks of what it does not see: the value is valid UTF-8, starts with "{" and ends with "}" (JSON whitespace
-  around is fine), holds no brace but those of the objects Spark parsed (so nothing follows the first value,
-  and no nested object escapes the repeated-name check), no name occurs twice at the top or in a map, no lone
-  surrogate escape, numbers and nesting within strict_json.py's limits, and the schema rules. A record that
-  passes all of it is valid, and never leaves the JVM. Every check is a byte search, a count or a fixed
-  regular expression with possessive quantifiers only: linear time, no stack overflow (tested on 1 MB values).
+- fast path, in the JVM, every record: Spark's typed parse (strict inside the first JSON value), then one pass over
+  the bytes (StrictScan, jvm/src) for what that parse does not see: valid UTF-8, exactly one object with only JSON
+  whitespace around it, the JSON grammar everywhere, no name twice in any object, no surrogate escape, numbers and
+  nesting within strict_json.py's limits, string and map fields of the right JSON type; then the schema rules on
+  the parse. A record that passes all of it is valid, and never leaves the JVM. The scan is linear in the value's
+  length and its recursion is bounded by the depth limit (tested on 1 MB values).
 - slow path, Python (strict_json.py), only for the records the fast path did not accept (invalid records
   and unusual valid ones): decides exactly, and writes the reasons. Its verdict is final, except that a
   record it accepts must also read cleanly with Spark's typed parse, or it goes to the dead letter too.
 
-Timestamps are parsed here in SQL, for both paths, zone-independently; strict_json.py only checks that
-they are JSON strings.
+Timestamps are parsed in the JVM (IsoMicros, jvm/src) for both paths, zone-independently; strict_json.py only
+checks that they are JSON strings, and the SQL parse here (_timestamp_parts, the same rules) says for the dead
+letter which rule a text breaks.
 """
 from __future__ import annotations
 
@@ -72,17 +72,9 @@ _PY_TYPE = StructType([
 # --- the fast path ----------------------------------------------------------------------------------
 # Spark's JSON reader (Jackson, with single quotes, comments, leading zeros, NaN and unquoted names or control
 # characters all off) is strict *inside* the first JSON value, skipped fields included. What it does not check,
-# the expressions below do: nothing but whitespace after that value, valid UTF-8, no lone surrogate escapes,
-# no repeated names, the depth and number-length limits of strict_json.py, and which JSON type a field had.
-_JSON_WS = " \t\n\r"
-_WS = r"[ \t\n\r]*+"
-# Every valid escape (a surrogate *pair* as one) becomes U+E000; what is left of a backslash is a lone
-# surrogate (or an invalid escape, which Jackson refuses anyway).
-_ESCAPE = (
-    r'\\(?:u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|u(?![dD][89a-fA-F])[0-9a-fA-F]{4}|["\\/bfnrt])'
-)
-_PLACEHOLDER = "\ue000"
-_LONG_NUMBER = "[-+.0-9eE]{%d}" % (strict_json.MAX_NUMBER_CHARS + 1)
+# StrictScan (jvm/src) does in one pass over the bytes: nothing but whitespace after that value, valid UTF-8, no
+# surrogate escapes, no repeated names, the depth and number-length limits of strict_json.py, and which JSON type a
+# string or map field had.
 _SAFE_FIELD_NAME = re.compile(r"^[A-Za-z0-9_$@. -]+$")
 
 # --- timestamps -----------------------------------------------------------------------------------------
@@ -186,17 +178,7 @@ def _read_schema(schema: StructType) -> StructType:
 
 # --- timestamps -----------------------------------------------------------------------------------------
 
-def _timestamp_scan(text: Column) -> dict[str, Column]:
-    """The parts of ISO-8601 text that _timestamp_parts mentions many times: whether the format matches ("ok"),
-    where the zone starts ("at", 1-based; 0 without one) and the zone text ("zone": "Z", "±hh", "±hhmm" or "±hh:mm";
-    null without one). After "YYYY-MM-DDThh:mm" only the zone can hold Z, + or -; the usual "...Z" is found
-    without a search."""
-    at = F.when(text.endswith("Z"), F.length(text)).otherwise(
-        F.greatest(F.locate("Z", text, 17), F.locate("+", text, 17), F.locate("-", text, 17)))
-    return {"ok": F.coalesce(text.rlike(_ISO), F.lit(False)), "at": at, "zone": F.when(at > 0, text.substr(at, F.lit(6)))}
-
-
-def _timestamp_parts(text: Column, scan: dict[str, Column] | None = None) -> dict[str, Column]:
+def _timestamp_parts(text: Column) -> dict[str, Column]:
     """ISO-8601 text -> {"micros": epoch microseconds (UTC) or null, "format_ok", "real", "offset_ok"}.
 
     Accepts `YYYY-MM-DD[T ]hh:mm[:ss[.fraction]]` with `Z`, `±hh`, `±hhmm` or `±hh:mm` (hh 00-23, mm 00-59);
@@ -211,11 +193,13 @@ def _timestamp_parts(text: Column, scan: dict[str, Column] | None = None) -> dic
     the session time zone; digits cut out one by one (make_date and casts of each part) cost about four times as
     much per row (docs/benchmarks.md). Neither the session time zone nor Java's ±18:00 offset limit plays a part.
 
-    `scan` (_timestamp_scan's parts as columns computed before, for a hot path): the parts below mention them many
-    times, mostly inside conditions, where Spark does not share common subexpressions.
+    The job's rows get their timestamps from IsoMicros (jvm/src), which follows the same rules in one pass; this is
+    what says, for the dead letter, which rule a text breaks (tests/test_transforms.py checks the two agree).
     """
-    scan = scan or _timestamp_scan(text)
-    format_ok, zone_at, zone = scan["ok"], scan["at"], scan["zone"]
+    format_ok = F.coalesce(text.rlike(_ISO), F.lit(False))
+    # After "YYYY-MM-DDThh:mm" only the zone can hold Z, + or -.
+    zone_at = F.greatest(F.locate("Z", text, 17), F.locate("+", text, 17), F.locate("-", text, 17))
+    zone = F.when(zone_at > 0, text.substr(zone_at, F.lit(6)))
     with_seconds = F.substring(text, 17, 1) == ":"
     whole = F.when(with_seconds, F.substring(text, 1, 19)).otherwise(F.concat(F.substring(text, 1, 16), F.lit(":00")))
     local = F.when(format_ok, whole.cast("timestamp_ntz"))  # null for a date or time that does not exist
@@ -302,77 +286,25 @@ def _finite(c: Column) -> Column:
 def _fast_path_steps(specs: tuple[FieldSpec, ...]) -> list[Step]:
     """The steps that add `_fast`: true for values that are certainly one strict JSON object that matches the schema.
 
-    Intermediate values are columns of their own: inside the conditions below Spark would otherwise evaluate
-    an expression once per mention (common subexpressions in conditional branches are not shared). Every
-    check is cheap for a plain record; the dearer ones only run when a cheap one cannot decide.
+    The structure Spark's typed parse does not check (UTF-8, one object and nothing after it, the grammar everywhere,
+    repeated names, surrogate escapes, the limits, the JSON type of string and map fields) is one pass over the bytes
+    in the JVM (StrictScan, jvm/src); the rest are conditions on Spark's parse.
     """
     if not all(_SAFE_FIELD_NAME.match(s.name) for s in specs):
         # Names that need escaping or could be mistaken for JSON structure: Python decides every record.
         return [("withColumn", (_FAST, F.lit(False)))]
-    raw, value = F.col("_raw"), F.col("value")
     t, ts = F.col(_TYPED), F.col(_TS)
-    maps = [s for s in specs if s.kind == strict_json.MAP and _fast_eligible(s)]
-    backslash = raw.contains("\\")  # a byte search: cheap enough to repeat
-    steps: list[Step] = [("withColumn", ("_esc", F.when(backslash, F.regexp_replace(raw, _ESCAPE, _PLACEHOLDER)).otherwise(raw)))]
-    escaped = F.col("_esc")
-    plain_ends = raw.startswith("{") & raw.endswith("}")
-
-    def count(char: str, text: Column = raw) -> Column:  # occurrences of a one-byte character, anywhere in the text
-        # A split on one escaped character takes Java's split fast path (no regular expression), and is several times
-        # cheaper than replace(), which compares every position as a byte array.
-        return F.size(F.split(text, "\\" + char)) - 1
-
-    scratch = {
-        "_trim": F.when(~plain_ends, F.btrim(raw, F.lit(_JSON_WS))),
-        "_names": F.when(_names_unique(specs, maps, raw, backslash, count), F.array().cast("array<string>"))
-                   .otherwise(F.json_object_keys(raw)),
-        "_open": count("{"),
-    }
-    string_fields = [s for s in specs if s.kind == strict_json.STRING and _fast_eligible(s)]
-    for i, spec in enumerate(string_fields):
-        # Spark's reader turns any JSON value into text for a string field. Text that cannot be how Spark
-        # renders a number, true, false, an object or an array came from a JSON string; otherwise the name
-        # must occur once in the value (so it is the top-level one) and be followed by a quote.
-        text = t[spec.name]
-        ambiguous = F.ascii(text).isin([ord(c) for c in "-0123456789tf{["])  # the first character's code
-        scratch[f"_first{i}"] = F.when(ambiguous, F.regexp_extract_all(raw, F.lit(f'"{spec.name}"{_WS}:{_WS}(.)'), 1))
-    steps.append(("select", ("*", *[c.alias(n) for n, c in scratch.items()])))
-    names, opened = F.col("_names"), F.col("_open")
-    maps_present = sum((t[m.name].isNotNull().cast("int") for m in maps), F.lit(0))
     conditions = [
-        t[CORRUPT].isNull(),  # strict inside the first value (Spark's reader checks nothing after it)
-        # The value starts with "{" and ends with "}" (JSON whitespace around is fine) ...
-        plain_ends | (F.col("_trim").startswith("{") & F.col("_trim").endswith("}")),
-        # ... and the only braces in it are those of the first value's objects: the top one and the map fields'
-        # own (any other object, whose names nobody has compared, goes to Python; so does a brace inside a
-        # string, which is only slower). Then nothing follows the first value: what follows would have to end
-        # with a "}" of its own. That also bounds the depth: only arrays could nest deeper (see below).
-        opened == maps_present + 1,
-        count("}") == opened,
-        # Valid UTF-8: the same bytes after decoding, which turns each invalid sequence into U+FFFD (the cast to
-        # string above keeps the bytes as they are; so does Spark's length, which counts a stray byte as a character).
-        F.decode(value, "UTF-8") == raw,
-        ~backslash | ~escaped.contains("\\"),  # no lone surrogate escape
-        F.size(F.array_distinct(names)) == F.size(names),  # no repeated name at the top
-        # Numbers and nesting within strict_json.py's limits; a value this short cannot exceed them.
-        (F.octet_length(value) <= strict_json.MAX_NUMBER_CHARS)
-        | (~F.regexp_replace(escaped, '"[^"]*+"', '""').rlike(_LONG_NUMBER) & (count("[") < strict_json.MAX_DEPTH - 1)),
+        _jvm_function("StrictScan").column(_scan_spec(specs), F.col("value")),
+        t[CORRUPT].isNull(),  # strict inside the first value, as Spark's reader reads it
     ]
-    for spec in maps:
-        # No repeated name inside a map: Spark's reader keeps every entry, repeated names included.
-        m = t[spec.name]
-        conditions.append(m.isNull() | (F.size(F.array_distinct(F.map_keys(m))) == F.size(m)))
     for spec in specs:
         present = t[spec.name].isNotNull()
         if spec.required:
             conditions.append(present)
         if not _fast_eligible(spec):
             conditions.append(~present)
-        elif spec.kind == strict_json.STRING:
-            first = F.col(f"_first{string_fields.index(spec)}")
-            conditions.append(~present | first.isNull() | ((F.size(first) == 1) & (first[0] == '"')))
         elif spec.kind == strict_json.TIMESTAMP:
-            # A parsed timestamp came from a JSON string: Spark renders no other JSON value with a colon.
             conditions.append(~present | ts[spec.name].isNotNull())
         elif spec.kind in (strict_json.DOUBLE, strict_json.FLOAT):
             conditions.append(~present | _finite(t[spec.name]))
@@ -382,31 +314,49 @@ def _fast_path_steps(specs: tuple[FieldSpec, ...]) -> list[Step]:
     fast = F.lit(True)
     for c in conditions:
         fast = fast & F.coalesce(c, F.lit(False))
-    return steps + [("withColumn", (_FAST, fast))]  # prepare's last step keeps only what the sinks need
+    return [("withColumn", (_FAST, fast))]  # prepare's last step keeps only what the sinks need
 
 
-def _names_unique(
-    specs: tuple[FieldSpec, ...], maps: list[FieldSpec], raw: Column, backslash: Column, count: Callable[..., Column]
-) -> Column:
-    """True only when no name occurs twice at the top of the value, decided without parsing it again (json_object_keys
-    makes a second JSON parser per record, about a quarter of what the fast path costs over Spark's own parse); false
-    means "not shown", and json_object_keys decides.
+def _scan_spec(specs: tuple[FieldSpec, ...]) -> str:
+    """StrictScan's spec: the limits, then which top-level fields must be a JSON string (strings and timestamps: Spark's
+    reader turns any JSON value into text for them) or an object (maps), null allowed."""
+    # StrictScan counts containers (the record is level 1); strict_json.py counts every node, scalars included.
+    lines = [f"{strict_json.MAX_NUMBER_CHARS}\t{strict_json.MAX_DEPTH - 1}"]
+    for s in specs:
+        if s.kind in (strict_json.STRING, strict_json.TIMESTAMP):
+            lines.append(f"s\t{s.name}")
+        elif s.kind == strict_json.MAP:
+            lines.append(f"m\t{s.name}")
+    return "\n".join(lines)
 
-    Meant for a value the other checks accept (one JSON object, valid UTF-8, the only nested objects those of the map
-    fields), with no backslash, so that each typed string is the very text between its quotes. Outside strings, JSON
-    has a colon only after each name, so the top-level names number the value's colons, less the map fields' entries
-    (Spark keeps every entry, repeated ones too), less the colons inside strings: at most the colons of the value less
-    those entries and the colons in the typed top-level strings (one string each; a repeated field's other copies and
-    the map's strings only make this bound higher). Each field with a typed value is one distinct name, so when the
-    bound equals their number, every top-level name is a distinct field. A null or unknown field, or a colon in a map,
-    leaves the bound above: json_object_keys then decides, as it did for every record before.
-    """
-    t = F.col(_TYPED)
-    strings = [t[s.name] for s in specs if s.kind in (strict_json.STRING, strict_json.TIMESTAMP)]
-    in_strings = count(":", F.concat_ws("", *strings)) if strings else F.lit(0)
-    entries = sum((F.when(t[m.name].isNotNull(), F.size(t[m.name])).otherwise(F.lit(0)) for m in maps), F.lit(0))
-    named = sum((t[s.name].isNotNull().cast("int") for s in specs), F.lit(0))
-    return ~backslash & (count(":") - entries - in_strings == named)
+
+class _JvmFunctions:
+    """The job's JVM functions (jvm/src, built into UDF_JAR), as Column factories."""
+
+    def __init__(self, cls):
+        self._cls = cls
+
+    def column(self, *args) -> Column:
+        return Column(self._cls.column(*[a._jc if isinstance(a, Column) else a for a in args]))
+
+
+UDF_JAR = "streaming-consumer-udfs.jar"
+
+
+def _jvm_function(name: str) -> _JvmFunctions:
+    """Class `name` of the job's JVM functions; a clear error when their jar is not on Spark's classpath."""
+    from py4j.java_gateway import JavaClass
+    from pyspark import SparkContext
+
+    sc = SparkContext._active_spark_context
+    if sc is None:
+        raise RuntimeError("the fast path's JVM functions need an active Spark session")
+    cls = getattr(sc._jvm.streamingconsumer, name)
+    if not isinstance(cls, JavaClass):
+        raise RuntimeError(
+            f"streamingconsumer.{name} is not on Spark's classpath: the job needs {UDF_JAR} (built from "
+            f"jobs/streaming-consumer/jvm by build-udfs.sh; the image has it in /opt/spark/jars, the tests in .cache/jars)")
+    return _JvmFunctions(cls)
 
 
 def _all_finite(values: Column) -> Column:
@@ -430,15 +380,9 @@ def _prepare_steps(schema: StructType) -> tuple[Step, ...]:
     t = F.col(_TYPED)
     ts_fields = [f.name for f in schema.fields if isinstance(f.dataType, TimestampType)]
     if ts_fields:
-        # Three steps, each a column of its own so that nothing is computed once per mention: the format check and the
-        # zone (see _timestamp_parts), then each record's microseconds, then the range check.
-        scanned = {n: _timestamp_scan(t[n]) for n in ts_fields}
-        scans = {n: {k: F.col("_tsa")[n][k] for k in scanned[n]} for n in ts_fields}
-        steps += [
-            ("withColumn", ("_tsa", F.struct(*[F.struct(*[c.alias(k) for k, c in scanned[n].items()]).alias(n) for n in ts_fields]))),
-            ("withColumn", ("_micros", F.struct(*[_timestamp_parts(t[n], scans[n])["micros"].alias(n) for n in ts_fields]))),
-            ("withColumn", (_TS, F.struct(*[_timestamp_from_micros(F.col("_micros")[n]).alias(n) for n in ts_fields]))),
-        ]
+        # One pass per text in the JVM (IsoMicros: the rules of _timestamp_parts, no zone lookup, the range included).
+        iso = _jvm_function("IsoMicros")
+        steps.append(("withColumn", (_TS, F.struct(*[F.timestamp_micros(iso.column(t[n])).alias(n) for n in ts_fields]))))
     else:
         steps.append(("withColumn", (_TS, F.lit(None))))
     steps += _fast_path_steps(specs)
@@ -478,7 +422,11 @@ def _finish_steps(schema: StructType) -> tuple[Step, ...]:
     for spec in specs:
         if spec.kind == strict_json.TIMESTAMP:
             text = t[spec.name]
-            line = _timestamp_line(spec.name, text, _timestamp_parts(text))
+            # The row's timestamp is IsoMicros's; should the SQL parse find no fault where it found none, the row still
+            # cannot pass with a null timestamp (the two are tested to agree; this keeps a disagreement from losing data).
+            line = F.coalesce(_timestamp_line(spec.name, text, _timestamp_parts(text)), F.when(
+                F.col(_TS)[spec.name].isNull(),
+                F.concat(F.lit(f"{spec.name}: "), _show(text), F.lit(" could not be read as a timestamp"))))
             extra.append(F.when(py["parsed"] & text.isNotNull() & ~F.array_contains(py["bad_fields"], spec.name), line))
     readable = t.isNotNull() & t[CORRUPT].isNull()
     for spec in specs:

@@ -10,7 +10,8 @@ from pyspark.testing import assertDataFrameEqual
 
 import oracle
 import strategies
-from streaming_consumer import transforms
+from hypothesis import strategies as st
+from streaming_consumer import strict_json, transforms
 from streaming_consumer.schemas import DEAD_LETTER_SCHEMA, EVENT_SCHEMA
 
 UTC = dt.timezone.utc
@@ -259,23 +260,99 @@ def test_each_class_of_non_standard_json_goes_to_the_dead_letter_with_its_reason
     assert [r.kafka_offset for r in transforms.valid_rows(classified, EVENT_SCHEMA).collect()] == [len(STRICT_CASES)]
 
 
-def test_the_fast_path_parses_names_again_only_when_the_colons_cannot_show_them_distinct(spark):
-    # The top-level names are compared by json_object_keys (a second JSON parse) only when the count of colons cannot
-    # prove them distinct: never for plain events, always when a name repeats or when escapes, nulls, unknown fields or
-    # colons in a map leave the count short of proof. `_names` is [] when the count decided.
-    proven = [VALID, ev(event_time="2024-05-01T10:15:00.123+05:30", attributes={"k": "v", "k2": "v2"}), ev(type="a b")]
-    unproven = [
-        VALID.replace('"type": "click"', '"type": "click", "type": "view"'),
-        VALID.replace('"u"', '"u\\u003a"'),
-        VALID.replace('"a": "b"', '"a": "b:c"'),
-        ev(user_id=None),
-        ev(extra=1),
-    ]
-    steps = transforms._prepare_steps(EVENT_SCHEMA)[:-1]  # all but the last projection, which drops the scratch columns
-    rows = transforms._run(kafka_frame(spark, proven + unproven), steps).orderBy("offset").collect()
-    assert [r["_names"] for r in rows[:len(proven)]] == [[]] * len(proven)
-    assert all(r["_names"] for r in rows[len(proven):]), [r["_names"] for r in rows]
-    assert [r[transforms._FAST] for r in rows] == [True] * len(proven) + [False, True, True, True, True]
+def _scan(spark, values):
+    scan = transforms._jvm_function("StrictScan").column(transforms._scan_spec(transforms.field_specs(EVENT_SCHEMA)), F.col("value"))
+    return [r.ok for r in kafka_frame(spark, values).select(scan.alias("ok"), "offset").orderBy("offset").collect()]
+
+
+# What the JVM scan shows valid, and what it leaves to strict_json.py: every rule it checks, each on its own.
+SCAN_SHOWN = [
+    VALID,
+    " \t\r\n" + VALID + "\n ",
+    ev(extra={"nested": {"a": [1, {"b": None}]}, "b": 2}),  # nested objects outside the maps, names distinct per object
+    ev(event_id="caf\u00e9 \U0001f600 \u20ac", type="\\ \" / \b \f \n \r \t", user_id=None),  # escapes, a surrogate pair
+    json.dumps({"event_id": "caf\u00e9 \U0001f600 \u20ac \u2028", "event_time": "2024-05-01T10:15:00Z", "type": "t"},
+               ensure_ascii=False),  # UTF-8 of 2, 3 and 4 bytes
+    VALID.replace('"click"', '"a\\/b"'),
+    ev(amount=-0.5e3, extra=[0, -0, 1e-7, 10, 2.5E+3, True, False, None, "s"], attributes={}),
+    '{"event_id":"e","event_time":"2024-05-01T10:15:00Z","type":"t","x":{"type":1},"y":{"type":2}}',  # one name per object
+]
+SCAN_LEFT = [
+    VALID + " x",  # data after the object
+    VALID + "{}",  # a second value
+    "\ufeff" + VALID,  # a byte order mark
+    "[" + VALID + "]",  # not an object
+    "", "   ", '{"event_id": "e"',  # empty, whitespace, unclosed
+    VALID.replace('"e-1"', '"e\u0001"'),  # a raw control character
+    VALID.replace('"type": "click"', '"type": "click", "type": "view"'),  # a repeated name at the top
+    ev(attributes={"k": "v"}).replace('"k": "v"', '"k": "v", "k": "w"'),  # in a map
+    ev(extra={"a": 1}).replace('"a": 1', '"a": 1, "a": 2'),  # in a nested object
+    ev(extra=1).replace('"extra"', '"ext\\u0072a"'),  # a name with an escape (compared as bytes: not shown)
+    VALID.replace('"click"', '"\\udc00\\ud800"'),  # a pair in the wrong order
+    VALID.replace('"click"', '"\\ud800\\u0041"'),  # a high surrogate without its low half
+    VALID.replace('"click"', '"\\ud800"'),  # a lone surrogate escape
+    VALID.replace('"click"', '"\\x41"'),  # an invalid escape
+    VALID.replace('"amount": 1.5', '"amount": 02.5'),  # a leading zero
+    VALID.replace('"amount": 1.5', '"amount": 2.'),  # a fraction without digits
+    VALID.replace('"amount": 1.5', '"amount": NaN'),
+    VALID.replace('"amount": 1.5', '"amount": -'),
+    VALID.replace('"amount": 1.5', '"amount": ' + "1" * 1001),  # a number beyond the length limit
+    ev(extra=[]).replace("[]", "[" * 600 + "]" * 600),  # nesting beyond the depth limit
+    VALID.replace('"click"', "'click'"),  # single quotes
+    VALID.replace(', "type"', ' /* c */, "type"'),  # a comment
+    VALID[:-1] + ",}",  # a trailing comma
+    ev(event_id=5), ev(event_id={"a": "b"}), ev(event_time=["2024-05-01T10:15:00Z"]),  # string fields of another type
+    ev(attributes="a=b"), ev(attributes=["a"]),  # a map field that is not an object
+]
+INVALID_UTF8 = [b"\xff", b"\xc0\xaf", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xe2\x82", b"\x80", b"\xf8\x88\x80\x80\x80"]
+
+
+def test_the_jvm_scan_shows_valid_only_what_strict_json_accepts_and_leaves_the_rest_to_it(spark):
+    utf8 = [VALID.encode().replace(b"e-1", b"e" + bad) for bad in INVALID_UTF8]
+    values = SCAN_SHOWN + SCAN_LEFT + utf8
+    assert _scan(spark, values) == [True] * len(SCAN_SHOWN) + [False] * (len(SCAN_LEFT) + len(utf8))
+    # Shown valid is valid: strict_json.py (the slow path's exact check) accepts every one.
+    specs = transforms.field_specs(EVENT_SCHEMA)
+    assert [strict_json.check(v.encode(), specs).lines for v in SCAN_SHOWN] == [[]] * len(SCAN_SHOWN)
+
+
+@st.composite
+def _timestamp_like(draw) -> str:
+    """Accepted ISO-8601 text, and text one edit away from it (a character changed, removed or added)."""
+    text = draw(strategies.event_times())
+    edit = draw(st.sampled_from(["none", "change", "remove", "add"]))
+    at = draw(st.integers(0, len(text)))
+    piece = draw(st.sampled_from(list("0123456789-:T Z+.x\u0660")))
+    if edit == "change" and at < len(text):
+        text = text[:at] + piece + text[at + 1:]
+    elif edit == "remove":
+        text = text[:at] + text[at + 1:]
+    elif edit == "add":
+        text = text[:at] + piece + text[at:]
+    return text
+
+
+TIMESTAMP_EDGES = ["2024-02-29T00:00:00Z", "2023-02-29T00:00:00Z", "1900-02-29T00:00Z", "2000-02-29T00:00Z",
+                   "2024-04-31T00:00:00Z", "2024-13-01T00:00:00Z", "2024-00-10T00:00:00Z", "2024-05-00T00:00:00Z",
+                   "2024-05-01T24:00:00Z", "2024-05-01T23:60:00Z", "2024-05-01T23:59:60Z", "2024-05-01T10:15:00+24",
+                   "2024-05-01T10:15:00+23:60", "2024-05-01T10:15:00+2359", "2024-05-01T10:15:00+23:5",
+                   "2024-05-01T10:15:00.1234567891Z", "2024-05-01T10:15:00.Z", "2024-05-01T10:15", "2024-05-01T10:1",
+                   "2024-05-01T10:15:00ZZ", "2024-05-01t10:15:00Z", "2024-05-01T10:15:00z", "0000-01-01T00:00:00+23:59",
+                   "0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59.9999999-00:00", "10000-01-01T00:00:00Z", ""]
+
+
+def test_the_jvm_timestamp_parse_agrees_with_the_sql_rules_on_every_text(spark):
+    """IsoMicros gives the rows their timestamps, the SQL parse says why a text is refused: they must agree."""
+    texts = TIMESTAMP_EDGES + strategies.collect(_timestamp_like(), 3000, strategies.run_seed())
+    frame = spark.createDataFrame([(i, t) for i, t in enumerate(texts)], "i int, t string")
+    rows = frame.select(
+        "i", transforms._jvm_function("IsoMicros").column(F.col("t")).alias("jvm"),
+        F.unix_micros(transforms.parse_iso_timestamp(F.col("t"))).alias("sql"),
+    ).orderBy("i").collect()
+    disagree = [(texts[r.i], r.jvm, r.sql) for r in rows if r.jvm != r.sql]
+    assert not disagree, disagree[:20]
+    assert sum(r.jvm is not None for r in rows) > len(rows) * 0.3  # both kinds are there in number
+    assert sum(r.jvm is None for r in rows) > len(rows) * 0.2
 
 
 def test_values_that_are_not_utf8_keep_their_exact_bytes_in_the_dead_letter(spark):

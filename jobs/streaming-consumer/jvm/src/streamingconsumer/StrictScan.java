@@ -13,13 +13,13 @@ import org.apache.spark.sql.types.DataTypes;
  * <p>True only when the value is certainly one strict JSON (RFC 8259) object as strict_json.py accepts it, as far as
  * Spark's own typed parse does not check it: valid UTF-8; exactly one object with only JSON whitespace around it; the
  * JSON grammar everywhere (no single quotes, comments, NaN, leading zeros, raw control characters, trailing data);
- * no object anywhere that repeats a name; no surrogate escape; numbers of at most {@code maxNumberChars} characters
+ * no object anywhere that repeats a name; no unpaired surrogate escape; numbers of at most {@code maxNumberChars} characters
  * and nesting of at most {@code maxDepth} levels; and each top-level string field (and timestamp field) a JSON string
  * or null, each map field an object or null (Spark's reader would turn any JSON value into text for a string field).
  *
  * <p>False means "not shown", never "invalid": the value then goes to strict_json.py, which decides exactly and says
- * why. So anything unusual may be false: a name with an escape (names are compared as bytes), any surrogate escape
- * (paired or not), nesting deeper than a record needs.
+ * why. So anything unusual may be false: a name with an escape (names are compared as bytes, and escaped names are
+ * rare).
  *
  * <p>The spec (built by transforms.py from the schema): a first line {@code maxNumberChars<TAB>maxDepth}, then one line
  * per constrained top-level field, {@code s<TAB>name} (a JSON string or null) or {@code m<TAB>name} (an object or null).
@@ -247,7 +247,7 @@ public final class StrictScan implements UDF1<byte[], Boolean> {
             return false; // never closed
         }
 
-        /** The end of the escape at j, or -1: any of \" \\ \/ \b \f \n \r \t, or \\uXXXX outside the surrogates. */
+        /** The end of the escape at j, or -1: any of \" \\ \/ \b \f \n \r \t, \\uXXXX, a surrogate only as a pair. */
         private int escape(int j) {
             if (j + 1 >= n) {
                 return -1;
@@ -256,22 +256,32 @@ public final class StrictScan implements UDF1<byte[], Boolean> {
                 case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
                     return j + 2;
                 case 'u':
-                    if (j + 5 >= n) {
-                        return -1;
+                    int code = hex4(j + 2);
+                    if (code >= 0xD800 && code <= 0xDBFF) {
+                        // A high surrogate is valid only as the first half of a pair: a low surrogate escape next.
+                        int low = j + 7 < n && b[j + 6] == '\\' && b[j + 7] == 'u' ? hex4(j + 8) : -1;
+                        return low >= 0xDC00 && low <= 0xDFFF ? j + 12 : -1;
                     }
-                    int code = 0;
-                    for (int k = j + 2; k < j + 6; k++) {
-                        int d = Character.digit(b[k], 16);
-                        if (d < 0) {
-                            return -1;
-                        }
-                        code = code * 16 + d;
-                    }
-                    // A surrogate escape, paired or not: strict_json.py decides (pairs are rare; lone ones invalid).
-                    return code >= 0xD800 && code <= 0xDFFF ? -1 : j + 6;
+                    return code < 0 || (code >= 0xDC00 && code <= 0xDFFF) ? -1 : j + 6;
                 default:
                     return -1;
             }
+        }
+
+        /** The four hex digits at k as a number, or -1. */
+        private int hex4(int k) {
+            if (k + 3 >= n) {
+                return -1;
+            }
+            int code = 0;
+            for (int m = k; m < k + 4; m++) {
+                int d = Character.digit(b[m], 16);
+                if (d < 0) {
+                    return -1;
+                }
+                code = code * 16 + d;
+            }
+            return code;
         }
 
         /** The end of the UTF-8 sequence that starts at j (a byte >= 0x80), or -1 when it is not one (RFC 3629). */
