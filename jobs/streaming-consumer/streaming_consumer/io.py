@@ -377,10 +377,12 @@ class BatchWriter:
 
     A batch is read in one pass when it can be: the fast path's rows are written straight to the output's location
     (staged, not yet committed), while the same pass counts the rows the fast path did not accept and names them by
-    their Kafka keys. In the usual batch there are none: the output commits the staged files and the dead letter
-    commits empty, with no cache, no second job and no Python. Otherwise a second pass reads only those rows again
-    (by key), classifies them exactly (Python), stages the valid ones beside the first pass's files and writes the
-    invalid ones to the dead letter; the output then commits both passes' files as one batch. A batch the output
+    their Kafka keys, and carries the rows themselves to the driver when they are few (transforms.CARRY_CHARS). In
+    the usual batch there are none: the output commits the staged files and the dead letter commits empty, with no
+    cache, no second job and no Python. Otherwise a second pass takes only those rows (as carried, or read again from
+    the source by key when there were too many to carry), classifies them exactly (Python), stages the valid ones
+    beside the first pass's files and writes the invalid ones to the dead letter; the output then commits both
+    passes' files as one batch. A batch the output
     already has (a re-run after a restart) is classified whole and only the dead letter is written.
     """
 
@@ -447,14 +449,18 @@ class BatchWriter:
             self.output.commit(batch_id, files)
             self.dead_letter.commit_empty(batch_id)
             return {"valid_rows": seen["fast_rows"], "dead_letter_rows": 0}
-        classified = t.with_counts(t.classify(t.rows_at(batch, keys), self.schema, cache=cache, count_first=False))
+        # The left-out rows as the first pass carried them when they were few enough, else read again from the source.
+        again = t.carried_rows(batch.sparkSession, seen["slow_carried"], keys)
+        carried = again is not None
+        again = again if carried else t.rows_at(batch, keys)
+        classified = t.with_counts(t.classify(again, self.schema, cache=cache, count_first=False))
         more, slow = self.output.stage(t.valid_rows(classified, self.schema), observed=t.COUNTS)
         if slow["valid_rows"] + slow["dead_letter_rows"] != len(keys):
-            # The second read must find every row the first one left out, or some would be lost: fail the batch (it
+            # The second pass must find every row the first one left out, or some would be lost: fail the batch (it
             # runs again at the next start; the staged files are strays until then).
             raise RuntimeError(
-                f"batch {batch_id}: {len(keys)} rows left the fast path, but reading them again found "
-                f"{slow['valid_rows'] + slow['dead_letter_rows']}")
+                f"batch {batch_id}: {len(keys)} rows left the fast path, but the second pass "
+                f"({'carried' if carried else 'read again'}) found {slow['valid_rows'] + slow['dead_letter_rows']}")
         self.output.commit(batch_id, files + more)
         self.dead_letter.add_batch(batch_id, t.dead_letter_rows(classified))
         return {"valid_rows": seen["fast_rows"] + slow["valid_rows"], "dead_letter_rows": slow["dead_letter_rows"]}

@@ -21,6 +21,7 @@ letter which rule a text breaks.
 from __future__ import annotations
 
 import functools
+import json
 import re
 from typing import Callable, Iterable
 
@@ -488,8 +489,9 @@ def fast_rows(df: DataFrame, schema: StructType) -> DataFrame:
     """Kafka source rows -> the rows the fast path accepted, as `classify` gives them, in one pass: no cache, no Python.
 
     The other rows are not in it. Whatever action reads the result counts both kinds and names the rows left out, as
-    a side effect (Dataset.observe, named SLOW: `fast_rows`, `slow_rows`, and `slow_keys`, their Kafka keys as a JSON
-    list for `rows_at`), so the caller can classify those few with `classify`. The observation sits between the check
+    a side effect (Dataset.observe, named SLOW: `fast_rows`, `slow_rows`, `slow_keys`, their Kafka keys as a JSON list
+    for `rows_at`, and `slow_carried`, the rows themselves for `carried_rows`, up to CARRY_CHARS of text per task), so
+    the caller can classify those few with `classify`. The observation sits between the check
     and the filter on it: Spark pushes no filter through an observation, so it sees every row.
     """
     return _fast_rows(_run(prepare(df, schema), _watched_fast_steps()))
@@ -503,8 +505,33 @@ def _watched_fast_steps() -> tuple[Step, ...]:
         F.count(F.when(fast, F.lit(1))).alias("fast_rows"),
         F.count(F.when(~fast, F.lit(1))).alias("slow_rows"),
         F.to_json(F.collect_list(F.when(~fast, F.struct(*_KEY)))).alias("slow_keys"),
+        F.to_json(F.collect_list(_jvm_function("CarryGate").column(CARRY_CHARS, F.when(~fast, F.to_json(F.struct(
+            *_KEY, F.unix_micros("timestamp").alias("timestamp"), F.base64("value").alias("value")))))))
+        .alias("slow_carried"),
     )
     return ("observe", watch), ("where", (fast,))
+
+
+# The most text (characters of JSON, values in base64) one task carries of its left-out rows to the driver: about
+# 5,000 malformed records of 300 bytes. Rows beyond it are read again from the source instead (`rows_at`).
+CARRY_CHARS = 2 * 1024 * 1024
+
+
+def carried_rows(spark, carried: str, keys: list[dict]) -> DataFrame | None:
+    """The rows `fast_rows` carried (SLOW's `slow_carried`) -> Kafka source rows, for `classify`: the same value, topic,
+    partition, offset and timestamp as the source gave (a tombstone's null value stays null). None unless exactly the
+    rows at `keys` (SLOW's `slow_keys`) were carried."""
+    rows = [json.loads(text) for text in json.loads(carried)]
+
+    def at(r):
+        return r["topic"], int(r["partition"]), int(r["offset"])
+
+    if sorted(map(at, rows)) != sorted(map(at, keys)):
+        return None
+    rows = [(r["topic"], r["partition"], r["offset"], r["timestamp"], r.get("value")) for r in rows]
+    frame = spark.createDataFrame(rows, "topic string, partition int, offset long, timestamp long, value string")
+    return frame.select(F.unbase64("value").alias("value"), "topic", "partition", "offset",
+                        F.timestamp_micros("timestamp").alias("timestamp"))
 
 
 def rows_at(df: DataFrame, keys: list[dict]) -> DataFrame:
