@@ -107,6 +107,17 @@ def test_the_tests_jars_hold_the_udf_jar_built_from_the_current_sources():
         assert {int.from_bytes(z.read(n)[6:8], "big") for n in names if n.endswith(".class")} == {55}
 
 
+def test_the_tests_spark_session_runs_the_jobs_jvm_functions(spark):
+    """The wiring, not the functions' rules: the session's jars (spark.jars, as in every test session and job run) put
+    the classes on the driver's classpath and the tasks run them."""
+    from pyspark.sql import Column
+    from pyspark.sql import functions as F
+
+    df = spark.createDataFrame([("2024-05-01T00:00:00Z",), ("yesterday",)], "t string").repartition(2)
+    micros = Column(spark._jvm.streamingconsumer.IsoMicros.column(F.col("t")._jc))
+    assert {r.t: r.m for r in df.select("t", micros.alias("m")).collect()} == {"2024-05-01T00:00:00Z": 1714521600000000, "yesterday": None}
+
+
 def test_build_udfs_gives_byte_identical_jars_in_two_folders(tmp_path):
     for d in ("a", "b"):
         proc = build_udfs(tmp_path / d, SPARK_JARS)
