@@ -87,6 +87,9 @@ def jars() -> list[str]:
     found = sorted(str(p) for p in d.glob("*.jar"))
     if not found:
         raise SystemExit(f"no jars in STREAMING_JARS_DIR={d} (scripts/setup-python.sh fetches them)")
+    # The job's own JVM functions: without them the consumer rows would fail, not measure.
+    if not (d / "streaming-consumer-udfs.jar").is_file():
+        raise SystemExit(f"no streaming-consumer-udfs.jar in STREAMING_JARS_DIR={d} (scripts/setup-python.sh builds it)")
     return found
 
 

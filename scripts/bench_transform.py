@@ -30,6 +30,8 @@ REPO = Path(__file__).resolve().parents[1]
 # The process-tree CPU time is shared with bench_consumer.py (scripts/bench/proc.py).
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench.proc import cpu_seconds  # noqa: E402
+# The job's jars (STREAMING_JARS_DIR, with its own JVM functions), as every Spark row of bench_consumer.py has them.
+from bench_consumer import jars  # noqa: E402
 
 
 def main() -> None:
@@ -54,6 +56,7 @@ def main() -> None:
         SparkSession.builder.master("local[2]").appName("bench-transform")
         .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.jars", ",".join(jars()))
         .config("spark.driver.memory", "3g").getOrCreate()
     )
     spark.sparkContext.setLogLevel("WARN")

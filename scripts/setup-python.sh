@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Prepare what the consumer's tests and benchmark need (sourced by test-python.sh and bench-consumer.sh,
 # or run on its own): .venv/ at the repo root from the pinned jobs/streaming-consumer/requirements*.txt
-# (re-created only when they change), the job's jars (jvm-dependencies.txt) into .cache/jars and a Kafka
-# broker into .cache/kafka-*/ with Maven. Needs Python 3.11, JDK 17, Maven, and PyPI/Maven Central.
+# (re-created only when they change), the job's jars (jvm-dependencies.txt) and its own UDF jar (built from
+# jobs/streaming-consumer/jvm/ with javac) into .cache/jars and a Kafka broker into .cache/kafka-*/ with Maven.
+# Needs Python 3.11, JDK 17 (with javac), Maven, and PyPI/Maven Central.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -30,9 +31,10 @@ if [[ ! -x "$venv/bin/python" || "$(cat "$venv/.requirements-hash" 2>/dev/null)"
 fi
 
 spark_jars="$("$venv/bin/python" -c 'import os, pyspark; print(os.path.join(os.path.dirname(pyspark.__file__), "jars"))')"
+# The fetched jars and the job's UDF jar (streaming-consumer-udfs.jar), against the pip pyspark's Spark.
 bash "$REPO_ROOT/scripts/fetch-jars.sh" "$CACHE_DIR/jars" "$spark_jars" >&2
 bash "$REPO_ROOT/scripts/fetch-kafka.sh" >&2
-# The jars the EMR engine ships with the job (the program under test checks them against the lock).
+# The jars the EMR engine ships with the job (the program under test checks them against the lock), and its UDF jar.
 bash "$REPO_ROOT/scripts/fetch-emr-jars.sh" >&2
 
 export STREAMING_JARS_DIR="$CACHE_DIR/jars"

@@ -2,6 +2,7 @@ import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { CONSUMER_CONTEXT, contextFiles, contextHash } from "../components/buildContext";
 import { ConsumerImage, contextLocation, validateConsumerImage } from "../components/consumerImage";
 import { ACCOUNT_ID, promiseOf, Registered, registered, REGION, settle, setupMocks } from "./support/mocks";
 
@@ -85,6 +86,20 @@ describe("the image tag is the build context's content hash", () => {
 
     test("files ignored by .dockerignore do not count", () => {
         expect(tagOf("ignored")).toBe(tagOf("dev"));
+    });
+
+    test("the real job's context holds the JVM functions' sources and build script, so changing one gives a new tag", () => {
+        // The Dockerfile builds the UDF jar from jvm/ with build-udfs.sh; .dockerignore must keep both in the context.
+        const files = contextFiles(CONSUMER_CONTEXT);
+        const java = files.filter((f) => f.startsWith("jvm/src/") && f.endsWith(".java"));
+        expect(java).toEqual(expect.arrayContaining(["jvm/src/streamingconsumer/StrictScan.java", "jvm/src/streamingconsumer/IsoMicros.java"]));
+        expect(files).toContain("build-udfs.sh");
+        const copy = fs.mkdtempSync(path.join(os.tmpdir(), "consumer-real-ctx-"));
+        dirs.push(copy);
+        fs.cpSync(CONSUMER_CONTEXT, copy, { recursive: true });
+        expect(contextHash(copy)).toBe(contextHash(CONSUMER_CONTEXT));
+        fs.appendFileSync(path.join(copy, java[0]), "// changed\n");
+        expect(contextHash(copy)).not.toBe(contextHash(CONSUMER_CONTEXT));
     });
 
     test("the tag is pushed to this component's repository", async () => {

@@ -13,7 +13,19 @@ import {
     LAUNCHER_SCRIPT,
     validateEmrConfig,
 } from "../components/emr/cluster";
-import { checkLockCurrent, EMR_JARS_DIR, jarKey, lockedJars, lockedSparkVersion, readJarLock, verifiedJarPaths } from "../components/emr/jars";
+import {
+    builtUdfJar,
+    checkLockCurrent,
+    EMR_JARS_DIR,
+    jarKey,
+    lockedJars,
+    lockedSparkVersion,
+    readJarLock,
+    UDF_JAR,
+    UDF_JAR_STAMP,
+    udfSourcesSha256,
+    verifiedJarPaths,
+} from "../components/emr/jars";
 import { alignSparkVersion, emrSparkVersion } from "../components/emr/sparkVersions";
 import { bundleKey, clusterHostNames, pemBundle } from "../components/emr/tls";
 import { unzipSync } from "fflate";
@@ -46,8 +58,31 @@ function jobDir(marker: string): string {
     fs.writeFileSync(path.join(dir, "streaming_consumer", "main.py"), `# build ${marker}\n`);
     fs.writeFileSync(path.join(dir, "main.py"), "from streaming_consumer.main import main\n");
     fs.writeFileSync(path.join(dir, "streaming_consumer", "__pycache__", "main.cpython-311.pyc"), "bytecode");
+    // The JVM functions' sources and build script, which the UDF jar in .cache/emr-jars must have been built from.
+    fs.cpSync(path.join(CONSUMER_CONTEXT, "jvm"), path.join(dir, "jvm"), { recursive: true });
+    fs.copyFileSync(path.join(CONSUMER_CONTEXT, "build-udfs.sh"), path.join(dir, "build-udfs.sh"));
     return dir;
 }
+
+/** A jars folder with the fetched locked jars (links) and, if given, a UDF jar and its stamp of our choosing. */
+function jarsDir(udf?: { bytes: Buffer; stamp: string }): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "emr-jars-dir-"));
+    tmpDirs.push(dir);
+    for (const f of fs.readdirSync(EMR_JARS_DIR).filter((f) => f.endsWith(".jar") && f !== UDF_JAR)) {
+        fs.symlinkSync(path.join(EMR_JARS_DIR, f), path.join(dir, f));
+    }
+    if (udf) {
+        fs.writeFileSync(path.join(dir, UDF_JAR), udf.bytes);
+        fs.writeFileSync(path.join(dir, UDF_JAR_STAMP), `${udf.stamp}\n`);
+    }
+    return dir;
+}
+
+/** The UDF jar scripts/fetch-emr-jars.sh built, and its stamp. */
+const fetchedUdf = (): { bytes: Buffer; stamp: string } => ({
+    bytes: fs.readFileSync(path.join(EMR_JARS_DIR, UDF_JAR)),
+    stamp: fs.readFileSync(path.join(EMR_JARS_DIR, UDF_JAR_STAMP), "utf8").trim(),
+});
 
 afterAll(() => {
     for (const dir of tmpDirs) {
@@ -75,7 +110,7 @@ interface Built {
 }
 
 /** Builds the engine alone under fresh mocks, the way index.ts would, and resolves its outputs. */
-async function build(opts: { raw?: RawConfig; dir?: string; kafka?: KafkaRefs } = {}): Promise<Built> {
+async function build(opts: { raw?: RawConfig; dir?: string; kafka?: KafkaRefs; jars?: string } = {}): Promise<Built> {
     await setupMocks({
         hook: (args) => {
             if (args.type === STEP_TYPE) {
@@ -104,6 +139,7 @@ async function build(opts: { raw?: RawConfig; dir?: string; kafka?: KafkaRefs } 
         region: "eu-west-1",
         security: cfg.security,
         jobDir: opts.dir ?? defaultDir,
+        jarsDir: opts.jars,
     });
     const outputs = {
         clusterId: await promiseOf(engine.clusterId),
@@ -473,10 +509,12 @@ describe("the consumer step", () => {
         expect(Object.keys(assets).sort()).toEqual(["streaming_consumer/__init__.py", "streaming_consumer/main.py"]);
     });
 
-    test("--jars lists the locked jars from the bucket, under their content hash; nothing is resolved from Maven at submit", () => {
+    test("--jars lists the locked jars, then the job's UDF jar, from the bucket, under their content hash; nothing is resolved from Maven at submit", () => {
         const jarUris = after(submitArgs(), "--jars").split(",");
         const locked = lockedJars(readJarLock(), "3.5.6");
-        expect(jarUris).toEqual(locked.map((j) => `s3://${BUCKET}/${jarKey(j)}`));
+        const udf = builtUdfJar(defaultDir);
+        expect(jarUris).toEqual([...locked.map((j) => `s3://${BUCKET}/${jarKey(j)}`), `s3://${BUCKET}/${jarKey(udf)}`]);
+        expect(jarUris[jarUris.length - 1]).toMatch(new RegExp(`^s3://${BUCKET}/artifacts/jars/[0-9a-f]{16}/streaming-consumer-udfs\\.jar$`));
         expect(jarUris.some((u) => /spark-sql-kafka-0-10_2\.12-3\.5\.\d+\.jar$/.test(u))).toBe(true);
         expect(jarUris.some((u) => /aws-msk-iam-auth-2\.3\.2\.jar$/.test(u))).toBe(true);
         expect(stepArgs()).not.toContain("--packages");
@@ -484,13 +522,60 @@ describe("the consumer step", () => {
         expect(confs(stepArgs())).not.toContainEqual(expect.stringMatching(/^spark\.jars\.(packages|repositories|ivy)/));
     });
 
-    test("each locked jar is uploaded from the verified local copy, encrypted with the platform key", () => {
+    test("each locked jar and the UDF jar is uploaded from the verified local copy, encrypted with the platform key", async () => {
         const locked = lockedJars(readJarLock(), "3.5.6");
+        const udf = builtUdfJar(defaultDir);
         const objects = ofType("aws:s3/bucketObjectv2:BucketObjectv2").filter((o) => o.inputs.key.startsWith("artifacts/jars/"));
-        expect(objects.map((o) => o.inputs.key).sort()).toEqual(locked.map(jarKey).sort());
+        expect(objects.map((o) => o.inputs.key).sort()).toEqual([...locked.map(jarKey), jarKey(udf)].sort());
         for (const o of objects) {
             expect(o.inputs).toMatchObject({ serverSideEncryption: "aws:kms", kmsKeyId: KEY_ARN, bucket: BUCKET });
         }
+        const udfObject = objects.find((o) => o.inputs.key === jarKey(udf))!;
+        expect(await udfObject.inputs.source.path).toBe(path.join(EMR_JARS_DIR, UDF_JAR));
+    });
+
+    test("the fetched UDF jar was built from the job's sources: its stamp is build-udfs.sh's hash of jvm/src and the script", () => {
+        expect(fetchedUdf().stamp).toBe(udfSourcesSha256(CONSUMER_CONTEXT));
+        expect(udfSourcesSha256(defaultDir)).toBe(udfSourcesSha256(CONSUMER_CONTEXT));
+        // Any byte of a source or of the script is another build.
+        const dir = jobDir("udf-sources");
+        const [source] = fs.readdirSync(path.join(dir, "jvm", "src", "streamingconsumer"));
+        fs.appendFileSync(path.join(dir, "jvm", "src", "streamingconsumer", source), "// changed\n");
+        expect(udfSourcesSha256(dir)).not.toBe(udfSourcesSha256(CONSUMER_CONTEXT));
+        const script = jobDir("udf-script");
+        fs.appendFileSync(path.join(script, "build-udfs.sh"), "# changed\n");
+        expect(udfSourcesSha256(script)).not.toBe(udfSourcesSha256(CONSUMER_CONTEXT));
+    });
+
+    test("a missing UDF jar stops the program before anything is declared, naming the command that builds it", async () => {
+        const dir = jarsDir();
+        expect(() => builtUdfJar(defaultDir, dir)).toThrow(/streaming-consumer-udfs\.jar \(the job's JVM functions\) is missing from .*run `bash scripts\/fetch-emr-jars\.sh`/);
+        await expect(build({ jars: dir })).rejects.toThrow(/streaming-consumer-udfs\.jar .* is missing .*bash scripts\/fetch-emr-jars\.sh/);
+        await build();
+    });
+
+    test("a UDF jar built from other sources (or with no stamp) is stale: the program stops, naming the command", () => {
+        const changed = jobDir("udf-stale");
+        fs.appendFileSync(path.join(changed, "jvm", "src", "streamingconsumer", "IsoMicros.java"), "// changed\n");
+        expect(() => builtUdfJar(changed)).toThrow(/streaming-consumer-udfs\.jar is stale: it was built from other sources.*run `bash scripts\/fetch-emr-jars\.sh`/);
+        const unstamped = jarsDir(fetchedUdf());
+        fs.rmSync(path.join(unstamped, UDF_JAR_STAMP));
+        expect(() => builtUdfJar(defaultDir, unstamped)).toThrow(/is stale/);
+        expect(builtUdfJar(defaultDir, jarsDir(fetchedUdf())).sha256).toBe(builtUdfJar(defaultDir).sha256);
+    });
+
+    test("an unchanged UDF jar keeps its key and its upload (no diff); other bytes get a new key", async () => {
+        const udfObject = () => ofType("aws:s3/bucketObjectv2:BucketObjectv2").find((o) => o.inputs.key.endsWith(`/${UDF_JAR}`))!;
+        await build({ jars: jarsDir(fetchedUdf()) });
+        const first = { key: udfObject().inputs.key, name: udfObject().name, jars: after(submitArgs(), "--jars") };
+        await build({ jars: jarsDir(fetchedUdf()) });
+        expect({ key: udfObject().inputs.key, name: udfObject().name, jars: after(submitArgs(), "--jars") }).toEqual(first);
+        // A rebuild that gave other bytes (e.g. another JDK's javac) is a new object, so hosts never mix two builds.
+        const other = fetchedUdf();
+        await build({ jars: jarsDir({ ...other, bytes: Buffer.concat([other.bytes, Buffer.from("x")]) }) });
+        expect(udfObject().inputs.key).not.toBe(first.key);
+        expect(udfObject().name).toBe(first.name);
+        await build();
     });
 
     test("Spark artifacts follow the Spark of the cluster's release: its own locked version, or the nearest locked one below", async () => {

@@ -5,10 +5,10 @@ import * as fs from "fs";
 import * as path from "path";
 import { contextFiles, contextHash } from "../buildContext";
 import { PREFIXES, s3Uri } from "../locations";
-import { jarKey, LockedJar, verifiedJarPaths } from "./jars";
+import { BuiltJar, jarKey, LockedJar, verifiedJarPaths } from "./jars";
 
 // What the consumer step runs, uploaded to the bucket under content hashes: the job package and entry point, the
-// launcher (run-consumer.sh), and the locked jars (jars.ts). Amazon documents Docker on YARN only for EMR 6.x, so on
+// launcher (run-consumer.sh), the locked jars and the job's UDF jar (jars.ts). Amazon documents Docker on YARN only for EMR 6.x, so on
 // EMR 7 the consumer runs from the same build as the image, submitted with spark-submit in cluster mode.
 
 /** The consumer's artifacts for one build of the job. */
@@ -77,12 +77,14 @@ export interface JobArtifactsArgs {
     readonly jars: readonly LockedJar[];
     /** Where the locked jars are on this machine (scripts/fetch-emr-jars.sh). */
     readonly jarsDir?: string;
+    /** The job's JVM functions (jars.ts `builtUdfJar`), shipped after the locked jars. */
+    readonly udfJar: BuiltJar;
 }
 
 export interface JobArtifacts {
     /** s3://.../artifacts/streaming-consumer/<hash>/ of the job build. */
     readonly uri: pulumi.Output<string>;
-    /** The S3 URIs of the locked jars, for --jars. */
+    /** The S3 URIs of the locked jars and the UDF jar, for --jars. */
     readonly jarUris: pulumi.Output<string[]>;
     /** The objects the step must not start before. */
     readonly objects: aws.s3.BucketObjectv2[];
@@ -104,10 +106,12 @@ export function jobArtifacts(name: string, args: JobArtifactsArgs, opts: pulumi.
         upload(`${name}-artifact-main`, `${prefix}main.py`, new pulumi.asset.FileAsset(entryPoint)),
         upload(`${name}-artifact-launcher`, `${prefix}run-consumer.sh`, new pulumi.asset.FileAsset(LAUNCHER_SCRIPT)),
     ];
-    const jars = args.jars.map((jar, i) => upload(`${name}-jar-${jar.file.replace(/\.jar$/, "")}`, jarKey(jar), new pulumi.asset.FileAsset(jarPaths[i])));
+    const shipped = [...args.jars, args.udfJar];
+    const paths = [...jarPaths, args.udfJar.path];
+    const jars = shipped.map((jar, i) => upload(`${name}-jar-${jar.file.replace(/\.jar$/, "")}`, jarKey(jar), new pulumi.asset.FileAsset(paths[i])));
     return {
         uri: s3Uri(args.bucketName, prefix),
-        jarUris: pulumi.all(args.jars.map((jar) => s3Uri(args.bucketName, jarKey(jar)))),
+        jarUris: pulumi.all(shipped.map((jar) => s3Uri(args.bucketName, jarKey(jar)))),
         objects: [...objects, ...jars],
     };
 }

@@ -9,7 +9,7 @@ import { EngineBaseArgs } from "../refs";
 import { jobArtifacts, launcherStepArgs } from "./artifacts";
 import { emrConfigurations, securityConfigurationJson } from "./configuration";
 import { emrRoles } from "./iam";
-import { checkLockCurrent, lockedJars, readJarLock } from "./jars";
+import { builtUdfJar, checkLockCurrent, lockedJars, readJarLock } from "./jars";
 import { EMR_MANAGED_POLICY_TAG, emrSecurityGroups, UI_PORTS } from "./securityGroups";
 import { emrSparkVersion } from "./sparkVersions";
 import { EmrStep } from "./step";
@@ -46,7 +46,7 @@ export interface EmrEngineArgs extends EngineBaseArgs {
     readonly security: SecurityConfig;
     /** The job's build context. Default jobs/streaming-consumer; tests point it at a copy to change the job's hash. */
     readonly jobDir?: string;
-    /** Where the locked jars are (scripts/fetch-emr-jars.sh). Default .cache/emr-jars. */
+    /** Where the locked jars and the job's UDF jar are (scripts/fetch-emr-jars.sh). Default .cache/emr-jars. */
     readonly jarsDir?: string;
 }
 
@@ -96,6 +96,8 @@ export class EmrEngine extends pulumi.ComponentResource {
         const lock = readJarLock();
         checkLockCurrent(lock);
         const jars = lockedJars(lock, emrSparkVersion(config.releaseLabel));
+        const jobDir = args.jobDir ?? CONSUMER_CONTEXT;
+        const udfJar = builtUdfJar(jobDir, args.jarsDir);
         this.jarsSparkVersion = jars.find((j) => j.coordinate.startsWith("org.apache.spark:spark-sql-kafka"))?.coordinate.split(":")[2] ?? "";
         const parent = { parent: this };
         const subnetId = network.privateSubnetIds.apply((ids) => ids[0]);
@@ -111,7 +113,7 @@ export class EmrEngine extends pulumi.ComponentResource {
         const cluster = this.cluster(name, args, { subnetId, groups, roles, securityConfiguration: securityConfiguration.name });
         this.scaling(name, config, cluster.id);
 
-        const artifacts = jobArtifacts(name, { bucketName: dataLake.bucketName, kmsKeyArn: dataLake.kmsKeyArn, jobDir: args.jobDir ?? CONSUMER_CONTEXT, jars, jarsDir: args.jarsDir }, parent);
+        const artifacts = jobArtifacts(name, { bucketName: dataLake.bucketName, kmsKeyArn: dataLake.kmsKeyArn, jobDir, jars, jarsDir: args.jarsDir, udfJar }, parent);
         const jobArgs = consumerJobArgs(args.consumer, {
             bootstrapServers: kafka.bootstrapBrokers,
             kafkaAuth: kafka.authMode,
@@ -128,7 +130,8 @@ export class EmrEngine extends pulumi.ComponentResource {
                 // query is not killed by a few failures spread over weeks.
                 "--conf", `spark.yarn.maxAppAttempts=${config.driverMaxAttempts}`,
                 "--conf", `spark.yarn.am.attemptFailuresValidityInterval=${config.driverAttemptsValidity}`,
-                // The locked jars, from the bucket: nothing is downloaded from a public Maven repository at submit.
+                // The locked jars and the job's UDF jar, from the bucket: nothing is downloaded from a public Maven
+                // repository at submit.
                 "--jars", jarUris.join(","),
                 "--py-files", `${uri}streaming_consumer.zip`,
                 `${uri}main.py`,

@@ -10,6 +10,9 @@ import { PREFIXES } from "../locations";
 // the engine checks each file against the lock before it uploads it to artifacts/jars/<sha256>/ and passes the
 // S3 URIs with --jars. A jar's key is its content hash: an unchanged jar is never uploaded again, and the preview
 // of an unchanged lock shows no change.
+// The job's own JVM functions (jobs/streaming-consumer/jvm/) are built from this repository's sources, so they are not
+// a Maven artifact and not in the lock: scripts/fetch-emr-jars.sh builds them (build-udfs.sh) into the same folder,
+// with a stamp of the sources they were built from, and the engine ships that jar the same way once the stamp matches.
 
 /** The committed lock file. */
 export const EMR_JARS_LOCK = path.join(CONSUMER_CONTEXT, "emr-jars.lock.json");
@@ -19,14 +22,30 @@ export const EMR_JARS_DIR = path.resolve(__dirname, "..", "..", ".cache", "emr-j
 export const FETCH_COMMAND = "bash scripts/fetch-emr-jars.sh";
 export const LOCK_COMMAND = "bash scripts/lock-emr-jars.sh";
 
-/** One locked jar. */
-export interface LockedJar {
-    /** `group:artifact:version`. */
-    readonly coordinate: string;
+/** A jar the engine uploads and passes with --jars. */
+export interface ShippedJar {
     /** The jar's file name, e.g. `kafka-clients-3.4.1.jar`. */
     readonly file: string;
+    /** sha256 of the jar's bytes: its S3 key follows it. */
     readonly sha256: string;
 }
+
+/** One locked jar. */
+export interface LockedJar extends ShippedJar {
+    /** `group:artifact:version`. */
+    readonly coordinate: string;
+}
+
+/** A jar built on this machine from the repository's sources. */
+export interface BuiltJar extends ShippedJar {
+    /** Where it is on this machine. */
+    readonly path: string;
+}
+
+/** The job's JVM functions, as jobs/streaming-consumer/build-udfs.sh names them. */
+export const UDF_JAR = "streaming-consumer-udfs.jar";
+/** What build-udfs.sh writes beside the jar: the sha256 of the sources it was built from. */
+export const UDF_JAR_STAMP = `.${UDF_JAR}.hash`;
 
 export interface JarLock {
     /** sha256 of jvm-dependencies.txt and fetch-jars.sh when the lock was made: a stale lock is refused. */
@@ -109,7 +128,55 @@ export function verifiedJarPaths(jars: readonly LockedJar[], dir: string = EMR_J
     return paths;
 }
 
+/**
+ * sha256 of what build-udfs.sh builds the UDF jar from, the way it computes it: the contents of the Java sources under
+ * jvm/src in byte order of their paths (`find | LC_ALL=C sort`), then the script's own.
+ */
+export function udfSourcesSha256(jobDir: string = CONSUMER_CONTEXT): string {
+    const sources: string[] = [];
+    const walk = (rel: string): void => {
+        for (const entry of fs.readdirSync(path.join(jobDir, rel), { withFileTypes: true })) {
+            const child = `${rel}/${entry.name}`;
+            if (entry.isDirectory()) {
+                walk(child);
+            } else if (entry.name.endsWith(".java")) {
+                sources.push(child);
+            }
+        }
+    };
+    if (fs.existsSync(path.join(jobDir, "jvm", "src"))) {
+        walk("jvm/src");
+    }
+    if (sources.length === 0) {
+        throw new Error(`${path.join(jobDir, "jvm", "src")} holds no Java sources: the EMR engine ships the job's JVM functions built from them`);
+    }
+    sources.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    const hash = crypto.createHash("sha256");
+    for (const f of [...sources, "build-udfs.sh"]) {
+        hash.update(fs.readFileSync(path.join(jobDir, f)));
+    }
+    return hash.digest("hex");
+}
+
+/**
+ * The UDF jar scripts/fetch-emr-jars.sh built into `dir`, after checking that its stamp names the job's current
+ * sources (a jar built from other sources would run other code than the one reviewed). Throws naming the command.
+ */
+export function builtUdfJar(jobDir: string = CONSUMER_CONTEXT, dir: string = EMR_JARS_DIR): BuiltJar {
+    const file = path.join(dir, UDF_JAR);
+    const fix = `run \`${FETCH_COMMAND}\`, which builds it from ${path.join(jobDir, "jvm")} (it is the job's own code, not a Maven artifact, so not in the lock)`;
+    if (!fs.existsSync(file)) {
+        throw new Error(`the EMR engine's ${UDF_JAR} (the job's JVM functions) is missing from ${dir}; ${fix}`);
+    }
+    const stamp = path.join(dir, UDF_JAR_STAMP);
+    const builtFrom = fs.existsSync(stamp) ? fs.readFileSync(stamp, "utf8").trim() : "";
+    if (builtFrom !== udfSourcesSha256(jobDir)) {
+        throw new Error(`${file} is stale: it was built from other sources than the job's jvm/src and build-udfs.sh (its stamp ${UDF_JAR_STAMP} does not match them); ${fix}`);
+    }
+    return { file: UDF_JAR, path: file, sha256: crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex") };
+}
+
 /** The jar's S3 key: its content hash and its name, so an unchanged jar keeps its key and a changed one gets a new one. */
-export function jarKey(jar: LockedJar): string {
+export function jarKey(jar: ShippedJar): string {
     return `${PREFIXES.artifacts}jars/${jar.sha256.slice(0, 16)}/${jar.file}`;
 }

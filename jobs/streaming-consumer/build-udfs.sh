@@ -8,7 +8,9 @@
 # entry times and order, so the same sources give the same bytes (the EMR engine keys its upload by content hash).
 # Re-running with unchanged sources is a no-op (the jar's stamp holds their hash).
 # Used by the Dockerfile (it lives here, inside the image's build context), by scripts/fetch-jars.sh for the tests
-# and by scripts/fetch-emr-jars.sh for the EMR engine.
+# and the benchmarks (into the same folder as the fetched jars) and by scripts/fetch-emr-jars.sh for the EMR engine.
+# Not a Maven coordinate: the jar is built from this repository's own sources, so it is never in jvm-dependencies.txt
+# or emr-jars.lock.json; the stamp beside it (.streaming-consumer-udfs.jar.hash) says which sources it was built from.
 set -euo pipefail
 JOB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 die() { echo "error: $*" >&2; exit 1; }
@@ -18,6 +20,8 @@ dest=${1:?$usage}
 spark_jars=${2:?$usage}
 [[ $# -eq 2 ]] || die "$usage"
 [[ -d "$spark_jars" ]] || die "Spark jars folder '$spark_jars' does not exist"
+# Absolute: javac runs from the job's folder.
+spark_jars="$(cd "$spark_jars" && pwd)"
 compgen -G "$spark_jars/spark-sql_*.jar" >/dev/null || die "'$spark_jars' holds no spark-sql jar: point it at Spark's jars folder"
 command -v javac >/dev/null || die "javac is not installed: building the consumer's JVM functions needs a JDK (11 or later)"
 
@@ -32,7 +36,8 @@ fi
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-(cd "$JOB_DIR" && javac -nowarn -Xlint:-options --release 11 -encoding UTF-8 -cp "$spark_jars/*" -d "$work/classes" "${sources[@]}")
+(cd "$JOB_DIR" && javac -nowarn -Xlint:-options --release 11 -encoding UTF-8 -cp "$spark_jars/*" -d "$work/classes" "${sources[@]}") \
+  || die "javac could not compile $JOB_DIR/jvm/src against the Spark jars in $spark_jars (errors above)"
 # A fixed date (any within the zip format's range) and sorted entries: the same sources give the same jar.
 (cd "$work/classes" && find . -type f | LC_ALL=C sort >"$work/entries" \
   && jar --create --no-manifest --date=2026-01-01T00:00:00Z --file "$work/$jar_name" @"$work/entries")

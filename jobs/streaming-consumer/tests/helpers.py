@@ -15,10 +15,16 @@ JOB_DIR = Path(__file__).resolve().parents[1]
 REPO_ROOT = JOB_DIR.parents[1]
 
 
+# The job's own JVM functions (jvm/), built by build-udfs.sh into the same folder as the fetched jars.
+UDF_JAR = "streaming-consumer-udfs.jar"
+
+
 def jars_dir() -> Path:
     d = Path(os.environ.get("STREAMING_JARS_DIR", REPO_ROOT / ".cache" / "jars"))
     if not any(d.glob("*.jar")):
         raise RuntimeError(f"no jars in {d}: run scripts/test-python.sh (it fetches them) or set STREAMING_JARS_DIR")
+    if not (d / UDF_JAR).is_file():
+        raise RuntimeError(f"{d} has no {UDF_JAR} (the job's JVM functions): run scripts/setup-python.sh, which builds it")
     return d
 
 

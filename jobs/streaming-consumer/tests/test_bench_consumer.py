@@ -353,6 +353,15 @@ def test_every_spark_row_gets_the_same_settings(tmp_path):
     assert "--available-now" not in RW.consumer_cmd("py", "h:1", "t", where, conf, None, available_now=False)
 
 
+def test_the_rows_jars_are_the_folders_and_must_include_the_jobs_udf_jar(tmp_path, monkeypatch):
+    monkeypatch.setenv("STREAMING_JARS_DIR", str(tmp_path))
+    (tmp_path / "kafka-clients-3.4.1.jar").write_bytes(b"")
+    with pytest.raises(SystemExit, match="no streaming-consumer-udfs.jar in STREAMING_JARS_DIR=.*setup-python.sh builds it"):
+        driver.jars()
+    (tmp_path / "streaming-consumer-udfs.jar").write_bytes(b"")
+    assert driver.jars() == [str(tmp_path / "kafka-clients-3.4.1.jar"), str(tmp_path / "streaming-consumer-udfs.jar")]
+
+
 def test_previous_ref_extraction_gives_a_runnable_package(tmp_path):
     job = RW.extract_release(REPO, "HEAD", tmp_path / "previous")
     env = {**os.environ, "PYTHONPATH": str(job)}
