@@ -1,8 +1,9 @@
 """Strict JSON (RFC 8259) validation of one Kafka value against the record schema, in plain Python.
 
-This is the slow path of the validation (see transforms.py): Spark SQL expressions decide which values are
-certainly valid; every other value comes here, and this module decides, exactly, whether it is one valid JSON
-object that matches the schema, and if not, says why in lines a person can act on.
+This is the slow path of the validation (see transforms.py): the fast path in the JVM (Spark's typed parse and
+StrictScan, jvm/src) decides which values are certainly valid; every other value comes here, and this module
+decides, exactly, whether it is one valid JSON object that matches the schema, and if not, says why in lines a
+person can act on.
 
 It imports nothing but the standard library and is shipped to executors by value with the UDF (see
 transforms.py), so executors need no copy of the job's package.

@@ -423,7 +423,7 @@ GENERATED = 3000
 def test_generated_values_land_exactly_where_the_independent_oracle_says(spark):
     """Thousands of generated valid, near-valid and random values in one frame: each must be in exactly the
     output or the dead letter the oracle (tests/oracle.py: Python's json in strict mode) predicts, with the
-    right fields, and the same whether or not the SQL fast path decided it."""
+    right fields, and the same whether or not the JVM fast path decided it."""
     run_seed = strategies.run_seed()
     print(f"HYPOTHESIS_SEED={run_seed}")
     values = strategies.collect(strategies.all_values, GENERATED, run_seed)
