@@ -38,6 +38,9 @@ public final class StrictScan implements UDF1<byte[], Boolean> {
     private static final int T_ARRAY = 3;
     private static final int T_NULL = 4;
     private static final int T_SCALAR = 5;
+    // What separator() found.
+    private static final int MORE = 1;
+    private static final int CLOSED = 2;
 
     private static final byte[] TRUE = "true".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] FALSE = "false".getBytes(StandardCharsets.US_ASCII);
@@ -176,17 +179,10 @@ public final class StrictScan implements UDF1<byte[], Boolean> {
                         || (need == OBJECT && found != T_OBJECT && found != T_NULL)) {
                     return false;
                 }
-                ws();
-                int c = peek();
-                if (c == ',') {
-                    i++;
-                    ws();
-                } else if (c == '}') {
-                    i++;
+                int next = separator('}');
+                if (next != MORE) {
                     top = base;
-                    return true;
-                } else {
-                    return false;
+                    return next == CLOSED;
                 }
             }
         }
@@ -205,18 +201,28 @@ public final class StrictScan implements UDF1<byte[], Boolean> {
                 if (value(depth) == FAIL) {
                     return false;
                 }
-                ws();
-                int c = peek();
-                if (c == ',') {
-                    i++;
-                    ws();
-                } else if (c == ']') {
-                    i++;
-                    return true;
-                } else {
-                    return false;
+                int next = separator(']');
+                if (next != MORE) {
+                    return next == CLOSED;
                 }
             }
+        }
+
+        /** After a member or element: MORE at a comma (passed, and the whitespace after it), CLOSED at {@code close}
+         * (passed), FAIL otherwise. */
+        private int separator(char close) {
+            ws();
+            int c = peek();
+            if (c == ',') {
+                i++;
+                ws();
+                return MORE;
+            }
+            if (c == close) {
+                i++;
+                return CLOSED;
+            }
+            return FAIL;
         }
 
         /** A string at the position (its opening quote): grammar, escapes and UTF-8; the position ends past it. */
