@@ -6,10 +6,10 @@ surrogates, repeated keys: it accepts them all), so it cannot decide that alone.
 
 - fast path, in the JVM, every record: Spark's typed parse (strict inside the first JSON value), then one pass over
   the bytes (StrictScan, jvm/src) for what that parse does not see: valid UTF-8, exactly one object with only JSON
-  whitespace around it, the JSON grammar everywhere, no name twice in any object, no surrogate escape, numbers and
-  nesting within strict_json.py's limits, string and map fields of the right JSON type; then the schema rules on
-  the parse. A record that passes all of it is valid, and never leaves the JVM. The scan is linear in the value's
-  length and its recursion is bounded by the depth limit (tested on 1 MB values).
+  whitespace around it, the JSON grammar everywhere, no name twice in any object, no unpaired surrogate escape,
+  numbers and nesting within strict_json.py's limits, string and map fields of the right JSON type; then the schema
+  rules on the parse. A record that passes all of it is valid, and never leaves the JVM. The scan is linear in the
+  value's length and its recursion is bounded by the depth limit (tested on 1 MB values).
 - slow path, Python (strict_json.py), only for the records the fast path did not accept (invalid records
   and unusual valid ones): decides exactly, and writes the reasons. Its verdict is final, except that a
   record it accepts must also read cleanly with Spark's typed parse, or it goes to the dead letter too.
@@ -74,8 +74,8 @@ _PY_TYPE = StructType([
 # Spark's JSON reader (Jackson, with single quotes, comments, leading zeros, NaN and unquoted names or control
 # characters all off) is strict *inside* the first JSON value, skipped fields included. What it does not check,
 # StrictScan (jvm/src) does in one pass over the bytes: nothing but whitespace after that value, valid UTF-8, no
-# surrogate escapes, no repeated names, the depth and number-length limits of strict_json.py, and which JSON type a
-# string or map field had.
+# unpaired surrogate escapes, no repeated names, the depth and number-length limits of strict_json.py, and which JSON
+# type a string or map field had.
 _SAFE_FIELD_NAME = re.compile(r"^[A-Za-z0-9_$@. -]+$")
 
 # --- timestamps -----------------------------------------------------------------------------------------
