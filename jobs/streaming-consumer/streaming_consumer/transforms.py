@@ -528,11 +528,15 @@ def carried_rows(spark, carried: str, keys: list[dict]) -> DataFrame | None:
 
     if sorted(map(at, rows)) != sorted(map(at, keys)):
         return None
-    # Built in the JVM from the text itself (a literal, exploded): a frame from Python rows would need Python workers
-    # to read them, which costs more than the rows' own check.
-    texts = F.explode(F.from_json(F.lit(carried), "array<string>"))
+    # Built in the JVM from the text itself, one row holding it, exploded: a frame from Python rows would need Python
+    # workers to read them (dearer than the rows' own check), and the text as a literal would be in every plan's
+    # description (event logs, the UI).
+    jvm = spark._jvm
+    held = DataFrame(spark._jsparkSession.createDataset(
+        jvm.java.util.Collections.singletonList(carried), jvm.org.apache.spark.sql.Encoders.STRING()).toDF(), spark)
+    texts = F.explode(F.from_json(F.col("value"), "array<string>"))
     row = F.from_json(F.col("r"), "topic string, partition int, offset long, timestamp long, value string")
-    return spark.range(1).select(texts.alias("r")).select(row.alias("r")).select(
+    return held.select(texts.alias("r")).select(row.alias("r")).select(
         F.unbase64("r.value").alias("value"), "r.topic", "r.partition", "r.offset",
         F.timestamp_micros("r.timestamp").alias("timestamp"))
 
