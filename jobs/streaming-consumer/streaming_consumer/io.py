@@ -450,9 +450,8 @@ class BatchWriter:
             self.dead_letter.commit_empty(batch_id)
             return {"valid_rows": seen["fast_rows"], "dead_letter_rows": 0}
         # The left-out rows as the first pass carried them when they were few enough, else read again from the source.
-        again = t.carried_rows(batch.sparkSession, seen["slow_carried"], keys)
-        carried = again is not None
-        again = again if carried else t.rows_at(batch, keys)
+        carried = t.carried_rows(batch.sparkSession, seen["slow_carried"], keys)
+        again = carried if carried is not None else t.rows_at(batch, keys)
         classified = t.with_counts(t.classify(again, self.schema, cache=cache, count_first=False))
         more, slow = self.output.stage(t.valid_rows(classified, self.schema), observed=t.COUNTS)
         if slow["valid_rows"] + slow["dead_letter_rows"] != len(keys):
@@ -460,7 +459,7 @@ class BatchWriter:
             # runs again at the next start; the staged files are strays until then).
             raise RuntimeError(
                 f"batch {batch_id}: {len(keys)} rows left the fast path, but the second pass "
-                f"({'carried' if carried else 'read again'}) found {slow['valid_rows'] + slow['dead_letter_rows']}")
+                f"({'read again' if carried is None else 'carried'}) found {slow['valid_rows'] + slow['dead_letter_rows']}")
         self.output.commit(batch_id, files + more)
         self.dead_letter.add_batch(batch_id, t.dead_letter_rows(classified))
         return {"valid_rows": seen["fast_rows"] + slow["valid_rows"], "dead_letter_rows": slow["dead_letter_rows"]}

@@ -186,13 +186,10 @@ def _timestamp_parts(text: Column) -> dict[str, Column]:
     without an offset, UTC. Fractions beyond microseconds are truncated. Impossible dates and times (Feb 30,
     24:00, 23:59:60) are not real.
 
-    This runs for every record, so: one regular expression (a precompiled literal) for the format, then the
-    whole seconds of the local date and time through a cast to TIMESTAMP_NTZ read back by unix_timestamp (an NTZ
-    value is its wall clock's microseconds since 1970-01-01 00:00: no time zone is looked up, and the cast refuses
-    dates and times that do not exist), and the fraction and the offset as integers. A cast to TIMESTAMP would
-    resolve the zone text of every row (compiling regular expressions each time) and without an offset would use
-    the session time zone; digits cut out one by one (make_date and casts of each part) cost about four times as
-    much per row (docs/benchmarks.md). Neither the session time zone nor Java's ±18:00 offset limit plays a part.
+    One regular expression (a precompiled literal) for the format, then the whole seconds of the local date and time
+    through a cast to TIMESTAMP_NTZ read back by unix_timestamp (an NTZ value is its wall clock's microseconds since
+    1970-01-01 00:00: no time zone is looked up, and the cast refuses dates and times that do not exist), and the
+    fraction and the offset as integers. Neither the session time zone nor Java's ±18:00 offset limit plays a part.
 
     The job's rows get their timestamps from IsoMicros (jvm/src), which follows the same rules in one pass; this is
     what says, for the dead letter, which rule a text breaks (tests/test_transforms.py checks the two agree).
@@ -224,14 +221,11 @@ def _in_range(micros: Column) -> Column:
     return micros.between(MIN_MICROS, MAX_MICROS)
 
 
-def _timestamp_from_micros(micros: Column) -> Column:
-    return F.when(_in_range(micros), F.timestamp_micros(micros))
-
-
 def parse_iso_timestamp(text: Column) -> Column:
     """ISO-8601 text -> timestamp, or null when it is not one or is outside the years 0001-9999 (UTC).
     The rules are those of _timestamp_parts."""
-    return _timestamp_from_micros(_timestamp_parts(text)["micros"])
+    micros = _timestamp_parts(text)["micros"]
+    return F.when(_in_range(micros), F.timestamp_micros(micros))
 
 
 def _show(text: Column) -> Column:

@@ -38,7 +38,7 @@ public final class StrictScan implements UDF1<byte[], Boolean> {
     private static final int T_ARRAY = 3;
     private static final int T_NULL = 4;
     private static final int T_SCALAR = 5;
-    // What separator() found.
+    // What open() and separator() found.
     private static final int MORE = 1;
     private static final int CLOSED = 2;
 
@@ -140,14 +140,9 @@ public final class StrictScan implements UDF1<byte[], Boolean> {
         }
 
         private boolean object(int depth, boolean topLevel) {
-            if (depth > maxDepth) {
-                return false;
-            }
-            i++;
-            ws();
-            if (peek() == '}') {
-                i++;
-                return true;
+            int first = open(depth, '}');
+            if (first != MORE) {
+                return first == CLOSED;
             }
             int base = top;
             while (true) {
@@ -188,14 +183,9 @@ public final class StrictScan implements UDF1<byte[], Boolean> {
         }
 
         private boolean array(int depth) {
-            if (depth > maxDepth) {
-                return false;
-            }
-            i++;
-            ws();
-            if (peek() == ']') {
-                i++;
-                return true;
+            int first = open(depth, ']');
+            if (first != MORE) {
+                return first == CLOSED;
             }
             while (true) {
                 if (value(depth) == FAIL) {
@@ -206,6 +196,21 @@ public final class StrictScan implements UDF1<byte[], Boolean> {
                     return next == CLOSED;
                 }
             }
+        }
+
+        /** Past the opening bracket at the position: FAIL beyond the depth limit, CLOSED when {@code close} follows at
+         * once (passed: an empty object or array), else MORE. */
+        private int open(int depth, char close) {
+            if (depth > maxDepth) {
+                return FAIL;
+            }
+            i++;
+            ws();
+            if (peek() == close) {
+                i++;
+                return CLOSED;
+            }
+            return MORE;
         }
 
         /** After a member or element: MORE at a comma (passed, and the whitespace after it), CLOSED at {@code close}
